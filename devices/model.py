@@ -1,0 +1,137 @@
+"""The vocabulary every layer shares: device kinds, state attributes, wire messages.
+
+A device's state is a flat mapping of well-known attribute names to plain values. Scenes
+speak only this vocabulary ("model_area_lights: power on"); each convention module knows
+how one vendor puts these attributes on the wire and reads them back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["light", "switch", "climate", "media", "intercom", "button"]
+KINDS: tuple[Kind, ...] = ("light", "switch", "climate", "media", "intercom", "button")
+
+StateValue = bool | int | float | str
+State = Mapping[str, StateValue]
+
+# Attribute names and their value types. Units are fixed here so that conventions convert
+# at the edge (Zigbee2MQTT's 0-254 brightness becomes 0-100 on the way in).
+POWER = "power"  # bool
+BRIGHTNESS = "brightness"  # int, 0-100 percent
+MODE = "mode"  # str, one of CLIMATE_MODES
+SETPOINT = "setpoint"  # float, degrees Celsius
+FAN = "fan"  # str, one of FAN_SPEEDS
+PLAYBACK = "playback"  # str, one of PLAYBACK_STATES
+MEDIA = "media"  # str, what a media player plays (a file, folder, playlist or URL)
+LOOP = "loop"  # bool
+VOLUME = "volume"  # int, 0-100 percent
+ANNOUNCED = "announced"  # str, id of the last announcement an intercom has finished
+
+CLIMATE_MODES = ("off", "cool", "heat", "auto", "dry", "fan_only")
+FAN_SPEEDS = ("auto", "low", "medium", "high")
+PLAYBACK_STATES = ("playing", "paused", "stopped")
+
+# Which attributes a kind may be commanded with. Buttons are read-only: they send events.
+ATTRIBUTES: dict[Kind, frozenset[str]] = {
+    "light": frozenset({POWER, BRIGHTNESS}),
+    "switch": frozenset({POWER}),
+    "climate": frozenset({POWER, MODE, SETPOINT, FAN}),
+    "media": frozenset({POWER, PLAYBACK, MEDIA, LOOP, VOLUME}),
+    "intercom": frozenset(),
+    "button": frozenset(),
+}
+
+# Button actions as vipctl names them, whatever the vendor calls them.
+BUTTON_ACTIONS = ("single", "double", "hold")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One MQTT publication, topic without any site-wide prefix."""
+
+    topic: str
+    payload: bytes
+    retain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A text to be spoken or shown on the staff intercom.
+
+    `id` is unique per announcement; the gateway echoes it back once the announcement has
+    been played, which is how vipctl knows it was heard and not only queued.
+    """
+
+    id: str
+    text: str
+    priority: int = 5  # 0 lowest, 9 highest
+    lang: str = "zh"
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """What one incoming message said about a device. Empty fields mean "not mentioned"."""
+
+    state: Mapping[str, StateValue] = field(default_factory=dict)
+    available: bool | None = None
+    event: str | None = None  # a button action, one of BUTTON_ACTIONS
+
+
+class DeviceError(Exception):
+    """Root of the device layer's exceptions."""
+
+
+class DecodeError(DeviceError):
+    """A device sent something that does not follow its convention."""
+
+    def __init__(self, topic: str, reason: str, payload: bytes = b"") -> None:
+        super().__init__(f"{topic}: {reason}")
+        self.topic = topic
+        self.reason = reason
+        self.payload = payload
+
+
+class UnsupportedCommand(DeviceError):
+    """A command names an attribute this device or convention cannot set."""
+
+    def __init__(self, device_id: str, attribute: str, reason: str = "") -> None:
+        detail = f": {reason}" if reason else ""
+        super().__init__(f"{device_id}: cannot set {attribute!r}{detail}")
+        self.device_id = device_id
+        self.attribute = attribute
+
+
+def matches(reported: State, wanted: State) -> bool:
+    """True when every wanted attribute is reported with the same value.
+
+    Numbers compare with a small tolerance: a setpoint of 24 reported as 24.0 is a match.
+    """
+    for key, want in wanted.items():
+        if key not in reported:
+            return False
+        have = reported[key]
+        if isinstance(want, bool) or isinstance(have, bool):
+            if have is not want:
+                return False
+        elif isinstance(want, int | float) and isinstance(have, int | float):
+            if abs(float(have) - float(want)) > 0.05:
+                return False
+        elif have != want:
+            return False
+    return True
+
+
+def prefixed(prefix: str, topic: str) -> str:
+    """The topic on the wire, under an optional namespace (a per-test or per-site prefix)."""
+    return f"{prefix}/{topic}" if prefix else topic
+
+
+def unprefixed(prefix: str, topic: str) -> str | None:
+    """The topic without the namespace, or None if it lies outside it."""
+    if not prefix:
+        return topic
+    head = prefix + "/"
+    return topic[len(head) :] if topic.startswith(head) else None
