@@ -118,7 +118,7 @@ class SimulatedDevice(ABC):
         self._online = False
         client = self._client
         if client is not None:
-            sock = client._client.socket()  # noqa: SLF001 - no public way to "lose" the link
+            sock = client._client.socket()  # no public way to "lose" the link
             if isinstance(sock, socket.socket):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)

@@ -22,16 +22,16 @@ class ConventionOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-O = TypeVar("O", bound=ConventionOptions)
+OptionsT = TypeVar("OptionsT", bound=ConventionOptions)
 
 
-class Codec(ABC, Generic[O]):
+class Codec(ABC, Generic[OptionsT]):
     """Controller side of a convention, bound to one device."""
 
     convention: ClassVar[str]
     kinds: ClassVar[frozenset[Kind]]  # the device kinds this convention can drive
 
-    def __init__(self, device_id: str, kind: Kind, options: O) -> None:
+    def __init__(self, device_id: str, kind: Kind, options: OptionsT) -> None:
         self.device_id = device_id
         self.kind = kind
         self.options = options
@@ -72,7 +72,7 @@ class Codec(ABC, Generic[O]):
 def check_topic_part(value: str) -> str:
     """A topic or name that will be put inside a topic: no wildcards, no empty levels."""
     if not value or any(c in value for c in "+#\x00") or value != value.strip():
-        raise ValueError(f"{value!r} is not a usable MQTT topic part (no +, #, NUL, spaces at ends)")
+        raise ValueError(f"{value!r} is not a usable MQTT topic part (no +, #, NUL, edge spaces)")
     if value.startswith("/") or value.endswith("/") or "//" in value:
         raise ValueError(f"{value!r} has an empty topic level")
     return value
