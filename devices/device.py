@@ -1,0 +1,325 @@
+"""A device at run time: last reported state, availability, and confirmed commands.
+
+A command counts as done only when the device reports the wanted state after the command
+was sent. Until then it is re-sent with backoff, and after the last attempt it is reported
+as failed. A device that cannot report (assumed state) is trusted and never waited on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from devices.conventions.base import Codec
+from devices.model import (
+    ANNOUNCED,
+    ATTRIBUTES,
+    Announcement,
+    DecodeError,
+    Kind,
+    Message,
+    State,
+    StateValue,
+    UnsupportedCommand,
+    matches,
+)
+from devices.transports.mqtt import MqttTransport, TransportUnavailable
+
+log = logging.getLogger(__name__)
+
+# A device that floods garbage is logged once per topic per this many seconds.
+GARBAGE_LOG_INTERVAL_S = 60.0
+# How much of a garbage payload goes into the log: enough to recognise, never a megabyte.
+GARBAGE_EXCERPT_BYTES = 120
+# Speaking takes time: an announcement's confirmation waits this much per character on top
+# of the command timeout (Mandarin TTS reads about 4-5 characters per second).
+SPEECH_S_PER_CHAR = 0.3
+
+
+class Policy(Protocol):
+    """How hard to try: the site's `commands:` block or a device's override."""
+
+    @property
+    def confirm_timeout(self) -> float: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def backoff(self) -> float: ...
+    @property
+    def max_backoff(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEvent:
+    """Something worth logging happened on a device."""
+
+    kind: str  # state, availability, action, command, retry, confirmed, failed, garbage
+    device_id: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    device_id: str
+    desired: dict[str, Any]
+    ok: bool
+    attempts: int
+    elapsed: float  # seconds from the first send to confirmation or giving up
+    assumed: bool = False  # the device cannot report; trusted, not confirmed
+    reason: str = ""
+
+
+Listener = Callable[[DeviceEvent], None]
+
+
+@dataclass(slots=True)
+class _Waiter:
+    wanted: State
+    after_seq: int
+    future: asyncio.Future[None]
+
+
+class Device:
+    """One configured device, bound to its codec and the daemon's transport."""
+
+    def __init__(
+        self,
+        device_id: str,
+        *,
+        kind: Kind,
+        codec: Codec[Any],
+        transport: MqttTransport,
+        policy: Policy,
+        name: str | None = None,
+        optimistic: bool = False,
+        listener: Listener | None = None,
+    ) -> None:
+        self.id = device_id
+        self.kind = kind
+        self.name = name or device_id
+        self.codec = codec
+        self.transport = transport
+        self.policy = policy
+        self.assumed = optimistic or not codec.can_report
+        self.state: dict[str, StateValue] = {}
+        self.available: bool | None = None  # None: not heard of yet
+        self.last_report: float | None = None  # time.time() of the last state report
+        self.failure: str | None = None  # the last command's failure, cleared on success
+        self.failed_since: float | None = None
+        self._listeners: list[Listener] = [listener] if listener else []
+        self._seq = 0  # counts state reports, so a confirmation is always a fresh one
+        self._waiters: list[_Waiter] = []
+        self._lock = asyncio.Lock()
+        self._garbage_logged: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def attach(self) -> None:
+        """Subscribe to the device's topics (replayed by the transport on reconnect)."""
+        for topic in self.codec.subscriptions():
+            self.transport.subscribe(topic, self.handle)
+        self.transport.add_connection_listener(self._on_connection)
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    # --- incoming ----------------------------------------------------------------------
+
+    def handle(self, topic: str, payload: bytes) -> None:
+        try:
+            update = self.codec.decode(topic, payload)
+        except DecodeError as exc:
+            self._garbage(topic, exc.reason, payload)
+            return
+        except Exception as exc:  # a codec bug must not kill the connection either
+            self._garbage(topic, f"decoder error {type(exc).__name__}: {exc}", payload)
+            return
+        if update is None:
+            return
+        if update.available is not None and update.available != self.available:
+            was = self.available
+            self.available = update.available
+            self._emit("availability", available=update.available)
+            if update.available and was is False:
+                self.spawn(self.refresh())
+        if update.state:
+            changed = {k: v for k, v in update.state.items() if self.state.get(k) != v}
+            self.state.update(update.state)
+            self._seq += 1
+            self.last_report = time.time()
+            if self.available is None:
+                self.available = True
+            if changed:
+                self._emit("state", changed=changed)
+            self._check_waiters()
+        if update.event:
+            self._emit("action", action=update.event)
+
+    def _garbage(self, topic: str, reason: str, payload: bytes) -> None:
+        now = time.monotonic()
+        last = self._garbage_logged.get(topic)
+        if last is not None and now - last < GARBAGE_LOG_INTERVAL_S:
+            return
+        self._garbage_logged[topic] = now
+        excerpt = payload[:GARBAGE_EXCERPT_BYTES].decode("utf-8", errors="replace")
+        log.warning("%s: ignored garbage on %s (%d bytes): %s: %r",
+                    self.id, topic, len(payload), reason, excerpt)
+        self._emit("garbage", topic=topic, reason=reason, size=len(payload))
+
+    def _on_connection(self, up: bool) -> None:
+        if up:
+            self.spawn(self.refresh())
+
+    # --- outgoing ----------------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        """Ask the device to report its whole state again (after a reconnect or outage)."""
+        for message in self.codec.query():
+            try:
+                await self._send(message)
+            except TransportUnavailable as exc:
+                log.info("%s: state query not sent: %s", self.id, exc)
+                return
+
+    def check(self, desired: State) -> None:
+        """Raise UnsupportedCommand if this device cannot be set to `desired`."""
+        allowed = ATTRIBUTES[self.kind]
+        for attribute in desired:
+            if attribute not in allowed:
+                raise UnsupportedCommand(self.id, attribute, f"a {self.kind} has no {attribute}")
+
+    async def command(self, desired: State) -> CommandResult:
+        """Bring the device to `desired` and wait for it to say so."""
+        self.check(desired)
+        messages = self.codec.encode(desired)
+        return await self._run_confirmed(
+            dict(desired), messages, self.codec.confirmation(desired),
+            self.policy.confirm_timeout, what="command",
+        )
+
+    async def announce(self, announcement: Announcement) -> CommandResult:
+        """Have an intercom say something; confirmed once the gateway reports it played."""
+        messages = self.codec.announce(announcement)
+        timeout = self.policy.confirm_timeout + SPEECH_S_PER_CHAR * len(announcement.text)
+        return await self._run_confirmed(
+            {"announce": announcement.text, "id": announcement.id}, messages,
+            {ANNOUNCED: announcement.id}, timeout, what="announcement",
+        )
+
+    async def _run_confirmed(
+        self,
+        desired: dict[str, Any],
+        messages: list[Message],
+        wanted: State,
+        timeout: float,
+        *,
+        what: str,
+    ) -> CommandResult:
+        async with self._lock:
+            start = time.monotonic()
+            attempts = 0
+            reason = ""
+            delay = self.policy.backoff
+            for attempt in range(1 + self.policy.retries):
+                if attempt:
+                    self._emit("retry", desired=desired, attempt=attempt + 1, reason=reason)
+                    await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                    delay = min(self.policy.max_backoff, delay * 2)
+                attempts += 1
+                waiter = self._add_waiter(wanted) if not self.assumed else None
+                self._emit("command", desired=desired, attempt=attempts, what=what)
+                try:
+                    for message in messages:
+                        await self._send(message)
+                except TransportUnavailable as exc:
+                    reason = str(exc)
+                    if waiter:
+                        self._drop_waiter(waiter)
+                    continue
+                if waiter is None:
+                    self.state.update({k: v for k, v in wanted.items() if k != ANNOUNCED})
+                    return self._succeeded(desired, attempts, start, assumed=True)
+                try:
+                    await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
+                    return self._succeeded(desired, attempts, start)
+                except TimeoutError:
+                    reason = f"no matching report within {timeout:g} s"
+                finally:
+                    self._drop_waiter(waiter)
+            elapsed = time.monotonic() - start
+            self.failure = f"{what} {desired} failed after {attempts} attempts: {reason}"
+            self.failed_since = self.failed_since or time.time()
+            self._emit("failed", desired=desired, attempts=attempts, reason=reason)
+            log.warning("%s: %s", self.id, self.failure)
+            return CommandResult(self.id, desired, False, attempts, elapsed, reason=reason)
+
+    def _succeeded(
+        self, desired: dict[str, Any], attempts: int, start: float, *, assumed: bool = False
+    ) -> CommandResult:
+        elapsed = time.monotonic() - start
+        self.failure = None
+        self.failed_since = None
+        self._emit("confirmed", desired=desired, attempts=attempts,
+                   elapsed_ms=round(elapsed * 1000, 2), assumed=assumed)
+        return CommandResult(self.id, desired, True, attempts, elapsed, assumed=assumed)
+
+    async def _send(self, message: Message) -> None:
+        await self.transport.publish(
+            message.topic, message.payload, retain=message.retain,
+            timeout=self.policy.confirm_timeout,
+        )
+
+    # --- confirmation bookkeeping ------------------------------------------------------
+
+    def _add_waiter(self, wanted: State) -> _Waiter:
+        future = asyncio.get_running_loop().create_future()
+        waiter = _Waiter(wanted, self._seq, future)
+        self._waiters.append(waiter)
+        return waiter
+
+    def _drop_waiter(self, waiter: _Waiter) -> None:
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+
+    def _check_waiters(self) -> None:
+        for waiter in self._waiters:
+            if (
+                not waiter.future.done()
+                and self._seq > waiter.after_seq
+                and matches(self.state, waiter.wanted)
+            ):
+                waiter.future.set_result(None)
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    def _emit(self, kind: str, **detail: Any) -> None:
+        event = DeviceEvent(kind, self.id, detail)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("%s: listener failed on %s", self.id, kind)
+
+    def spawn(self, coro: Any) -> None:
+        """Run a background job tied to this device, keeping a strong reference."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the API and status commands show."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "state": dict(self.state),
+            "available": self.available,
+            "assumed": self.assumed,
+            "last_report": self.last_report,
+            "failure": self.failure,
+            "failed_since": self.failed_since,
+        }

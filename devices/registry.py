@@ -1,0 +1,90 @@
+"""All of a site's devices and groups, built from the validated configuration."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from devices.conventions.base import ConventionOptions
+from devices.conventions.registry import make_codec
+from devices.device import CommandResult, Device, Listener, Policy
+from devices.model import DeviceError, Kind, State
+from devices.transports.mqtt import MqttTransport
+
+
+class DeviceSpec(Protocol):
+    """The parts of a device's configuration the registry needs (devices.config.DeviceConfig)."""
+
+    @property
+    def kind(self) -> Kind: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def mqtt(self) -> ConventionOptions: ...
+    @property
+    def optimistic(self) -> bool: ...
+    @property
+    def command(self) -> Any: ...
+
+
+class UnknownTarget(DeviceError):
+    def __init__(self, target: str) -> None:
+        super().__init__(f"no device or group named {target!r}")
+        self.target = target
+
+
+class DeviceRegistry:
+    def __init__(self, devices: Iterable[Device], groups: Mapping[str, Sequence[str]]) -> None:
+        self.devices: dict[str, Device] = {d.id: d for d in devices}
+        self.groups: dict[str, list[str]] = {name: list(ids) for name, ids in groups.items()}
+
+    @classmethod
+    def build(
+        cls,
+        specs: Mapping[str, DeviceSpec],
+        groups: Mapping[str, Sequence[str]],
+        *,
+        transport: MqttTransport,
+        default_policy: Policy,
+        listener: Listener | None = None,
+    ) -> DeviceRegistry:
+        devices = [
+            Device(
+                device_id,
+                kind=spec.kind,
+                codec=make_codec(device_id, spec.kind, spec.mqtt),
+                transport=transport,
+                policy=spec.command or default_policy,
+                name=spec.name,
+                optimistic=spec.optimistic,
+                listener=listener,
+            )
+            for device_id, spec in specs.items()
+        ]
+        registry = cls(devices, groups)
+        for device in devices:
+            device.attach()
+        return registry
+
+    def __getitem__(self, device_id: str) -> Device:
+        try:
+            return self.devices[device_id]
+        except KeyError:
+            raise UnknownTarget(device_id) from None
+
+    def resolve(self, target: str) -> list[Device]:
+        """A device id or a group name → the devices it means."""
+        if target in self.devices:
+            return [self.devices[target]]
+        if target in self.groups:
+            return [self.devices[i] for i in self.groups[target]]
+        raise UnknownTarget(target)
+
+    async def command(self, target: str, desired: State) -> list[CommandResult]:
+        """Command a device or every member of a group at once; results in group order."""
+        devices = self.resolve(target)
+        return list(await asyncio.gather(*(d.command(desired) for d in devices)))
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return [d.snapshot() for d in self.devices.values()]

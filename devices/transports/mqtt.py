@@ -1,0 +1,245 @@
+"""One MQTT connection per daemon: reconnects, replays subscriptions, announces vipctl itself.
+
+The subscription registry lives here, apart from any one connection, and is replayed on
+every reconnect (as Home Assistant's MQTT client does). Handlers are plain callbacks run in
+the event loop, in arrival order; a handler that raises is logged and never ends the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+import ssl
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+
+from devices.model import DeviceError, prefixed, unprefixed
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, bytes], None]
+ConnectionListener = Callable[[bool], None]
+
+# Reconnect backoff: full jitter between half and all of an exponentially growing delay, so
+# that many vipctl instances behind one broker restart do not reconnect in lockstep.
+BACKOFF_MIN_S = 0.2
+BACKOFF_MAX_S = 10.0
+# QoS 1 for commands and vipctl's status: at least once, which every convention tolerates
+# (commands are idempotent states, announcements carry an id).
+COMMAND_QOS = 1
+# Nagle's algorithm with delayed ACKs holds a QoS 1 publish for 20-45 ms; off it is ~0.5 ms.
+NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class TransportUnavailable(DeviceError):
+    """The broker cannot be reached right now; the caller may retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSettings:
+    host: str
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    client_id: str = "vipctl"
+    ca_file: str | None = None
+    tls: bool = False
+    keepalive: int = 30
+    topic_prefix: str = ""
+    status_topic: str | None = None  # vipctl's own retained "online"/"offline"
+
+
+class MqttTransport:
+    """The daemon's connection to the broker. Use as `async with MqttTransport(...)`."""
+
+    def __init__(self, settings: MqttSettings) -> None:
+        self.settings = settings
+        self.connected = asyncio.Event()
+        self.connects = 0  # how many times a connection was made (tests and status)
+        self._exact: dict[str, list[Handler]] = {}
+        self._wild: dict[str, list[Handler]] = {}
+        self._listeners: list[ConnectionListener] = []
+        self._client: aiomqtt.Client | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    # --- registry ----------------------------------------------------------------------
+
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Register a handler; it stays subscribed across reconnects."""
+        table = self._wild if ("+" in topic_filter or "#" in topic_filter) else self._exact
+        first = topic_filter not in table
+        table.setdefault(topic_filter, []).append(handler)
+        client = self._client
+        if first and client is not None and self.connected.is_set():
+            self._spawn(self._subscribe_now(client, [topic_filter]))
+
+    def add_connection_listener(self, listener: ConnectionListener) -> None:
+        self._listeners.append(listener)
+
+    # --- publishing --------------------------------------------------------------------
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes | str,
+        *,
+        qos: int = COMMAND_QOS,
+        retain: bool = False,
+        timeout: float = 5.0,
+    ) -> None:
+        """Publish, waiting up to `timeout` for a connection. Raises TransportUnavailable."""
+        if not self.connected.is_set():
+            try:
+                await asyncio.wait_for(self.connected.wait(), timeout)
+            except TimeoutError:
+                raise TransportUnavailable(f"not connected; {topic} not sent") from None
+        client = self._client
+        if client is None:
+            raise TransportUnavailable(f"connection lost; {topic} not sent")
+        try:
+            await client.publish(
+                prefixed(self.settings.topic_prefix, topic), payload, qos=qos, retain=retain,
+                timeout=timeout,
+            )
+        except aiomqtt.MqttError as exc:
+            raise TransportUnavailable(f"{topic} not sent: {exc}") from exc
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> MqttTransport:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._closing = False
+            self._task = asyncio.create_task(self._run(), name="mqtt:connection")
+
+    async def wait_connected(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self.connected.wait(), timeout)
+
+    async def close(self) -> None:
+        """Say offline, disconnect, stop. Idempotent."""
+        if self._task is None:
+            return
+        self._closing = True
+        client, status = self._client, self.settings.status_topic
+        if client is not None and status and self.connected.is_set():
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                await client.publish(
+                    prefixed(self.settings.topic_prefix, status), "offline", qos=1, retain=True,
+                    timeout=2,
+                )
+        for task in list(self._side_tasks):
+            task.cancel()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    # --- the connection loop -----------------------------------------------------------
+
+    def _make_client(self) -> aiomqtt.Client:
+        s = self.settings
+        will = None
+        if s.status_topic:
+            will = aiomqtt.Will(prefixed(s.topic_prefix, s.status_topic), "offline", 1, True)
+        tls_context = None
+        if s.tls:
+            tls_context = ssl.create_default_context(cafile=s.ca_file)
+        return aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username,
+            password=s.password,
+            identifier=s.client_id,
+            keepalive=s.keepalive,
+            will=will,
+            tls_context=tls_context,
+            socket_options=[NODELAY],
+            timeout=10,
+        )
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._closing:
+            try:
+                async with self._make_client() as client:
+                    self._client = client
+                    attempt = 0
+                    await self._on_connected(client)
+                    async for message in client.messages:
+                        self._dispatch(str(message.topic), message.payload)
+            except aiomqtt.MqttError as exc:
+                if self._closing:
+                    return
+                log.warning("MQTT connection to %s:%s lost or refused: %s",
+                            self.settings.host, self.settings.port, exc)
+            finally:
+                self._client = None
+                if self.connected.is_set():
+                    self.connected.clear()
+                    self._notify(False)
+            delay = min(BACKOFF_MAX_S, BACKOFF_MIN_S * 2**attempt) * random.uniform(0.5, 1.0)
+            attempt = min(attempt + 1, 16)
+            await asyncio.sleep(delay)
+
+    async def _on_connected(self, client: aiomqtt.Client) -> None:
+        filters = [*self._exact, *self._wild]
+        if filters:
+            await self._subscribe_now(client, filters)
+        status = self.settings.status_topic
+        if status:
+            await client.publish(
+                prefixed(self.settings.topic_prefix, status), "online", qos=1, retain=True
+            )
+        self.connects += 1
+        self.connected.set()
+        log.info("MQTT connected to %s:%s (%d subscriptions)",
+                 self.settings.host, self.settings.port, len(filters))
+        self._notify(True)
+
+    async def _subscribe_now(self, client: aiomqtt.Client, filters: list[str]) -> None:
+        prefix = self.settings.topic_prefix
+        # Brokers cap the topics in one SUBSCRIBE; batches keep a 1,000-device site fast.
+        for i in range(0, len(filters), 100):
+            batch = [(prefixed(prefix, f), COMMAND_QOS) for f in filters[i : i + 100]]
+            await client.subscribe(batch)
+
+    def _dispatch(self, wire_topic: str, payload: object) -> None:
+        topic = unprefixed(self.settings.topic_prefix, wire_topic)
+        if topic is None:
+            return
+        data = payload if isinstance(payload, bytes) else str(payload or "").encode()
+        handlers = list(self._exact.get(topic, ()))
+        for pattern, hs in self._wild.items():
+            if aiomqtt.Topic(topic).matches(pattern):
+                handlers.extend(hs)
+        for handler in handlers:
+            try:
+                handler(topic, data)
+            except Exception:  # one bad handler must not take the connection down
+                log.exception("handler for %s failed", topic)
+
+    def _notify(self, up: bool) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(up)
+            except Exception:
+                log.exception("connection listener failed")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)

@@ -1,0 +1,146 @@
+"""The daemon's MQTT connection against a real mosquitto."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import aiomqtt
+import pytest
+
+from devices.transports.mqtt import MqttSettings, MqttTransport, TransportUnavailable
+from tests.broker import Mosquitto
+
+
+def settings(broker: Mosquitto, prefix: str, **kw: object) -> MqttSettings:
+    return MqttSettings(
+        host=broker.host, port=broker.port, client_id=f"vipctl-{prefix}", topic_prefix=prefix,
+        status_topic="vipctl/status", keepalive=5, **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+async def peer(mosquitto: Mosquitto) -> AsyncIterator[aiomqtt.Client]:
+    async with aiomqtt.Client(mosquitto.host, mosquitto.port) as client:
+        yield client
+
+
+async def next_message(client: aiomqtt.Client, timeout: float = 5) -> aiomqtt.Message:
+    async with asyncio.timeout(timeout):
+        async for message in client.messages:
+            return message
+    raise AssertionError("no message")
+
+
+async def test_subscribe_publish_with_prefix(
+    mosquitto: Mosquitto, topic_prefix: str, peer: aiomqtt.Client
+) -> None:
+    got: list[tuple[str, bytes]] = []
+    transport = MqttTransport(settings(mosquitto, topic_prefix))
+    transport.subscribe("stat/lamp/POWER", lambda t, p: got.append((t, p)))
+    transport.subscribe("tele/+/LWT", lambda t, p: got.append((t, p)))
+    await peer.subscribe(f"{topic_prefix}/cmnd/#")
+    async with transport:
+        await transport.wait_connected()
+        await transport.publish("cmnd/lamp/POWER", "ON")
+        message = await next_message(peer)
+        assert (str(message.topic), message.payload) == (f"{topic_prefix}/cmnd/lamp/POWER", b"ON")
+        await peer.publish(f"{topic_prefix}/stat/lamp/POWER", "ON")
+        await peer.publish(f"{topic_prefix}/tele/lamp/LWT", "Online")
+        await peer.publish("stat/lamp/POWER", "OFF")  # outside the namespace: not ours
+        async with asyncio.timeout(5):
+            while len(got) < 2:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+    assert got == [("stat/lamp/POWER", b"ON"), ("tele/lamp/LWT", b"Online")]
+
+
+async def test_status_is_retained_online_then_offline(
+    mosquitto: Mosquitto, topic_prefix: str
+) -> None:
+    transport = MqttTransport(settings(mosquitto, topic_prefix))
+    async with transport:
+        await transport.wait_connected()
+        async with aiomqtt.Client(mosquitto.host, mosquitto.port) as watcher:
+            await watcher.subscribe(f"{topic_prefix}/vipctl/status")
+            message = await next_message(watcher)
+            assert message.retain and message.payload == b"online"
+    async with aiomqtt.Client(mosquitto.host, mosquitto.port) as watcher:
+        await watcher.subscribe(f"{topic_prefix}/vipctl/status")
+        message = await next_message(watcher)
+        assert message.payload == b"offline"
+
+
+async def test_last_will_fires_when_the_link_is_lost(
+    mosquitto: Mosquitto, topic_prefix: str
+) -> None:
+    transport = MqttTransport(settings(mosquitto, topic_prefix))
+    async with aiomqtt.Client(mosquitto.host, mosquitto.port) as watcher:
+        await watcher.subscribe(f"{topic_prefix}/vipctl/status")
+        async with transport:
+            await transport.wait_connected()
+            assert (await next_message(watcher)).payload == b"online"
+            client = transport._client
+            assert client is not None
+            sock = client._client.socket()
+            assert isinstance(sock, socket.socket)
+            sock.shutdown(socket.SHUT_RDWR)  # the link dies without a DISCONNECT
+            assert (await next_message(watcher)).payload == b"offline"
+            # ...and the transport reconnects by itself and says online again.
+            assert (await next_message(watcher)).payload == b"online"
+
+
+async def test_socket_has_tcp_nodelay(mosquitto: Mosquitto, topic_prefix: str) -> None:
+    async with MqttTransport(settings(mosquitto, topic_prefix)) as transport:
+        await transport.wait_connected()
+        assert transport._client is not None
+        sock = transport._client._client.socket()
+        assert isinstance(sock, socket.socket)
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+async def test_broker_restart_reconnects_and_replays_subscriptions(
+    own_mosquitto: Mosquitto, topic_prefix: str
+) -> None:
+    got: list[bytes] = []
+    transport = MqttTransport(settings(own_mosquitto, topic_prefix))
+    transport.subscribe("stat/lamp/POWER", lambda t, p: got.append(p))
+    async with transport:
+        await transport.wait_connected()
+        own_mosquitto.stop()
+        async with asyncio.timeout(5):
+            while transport.connected.is_set():
+                await asyncio.sleep(0.01)
+        with pytest.raises(TransportUnavailable):
+            await transport.publish("cmnd/lamp/POWER", "ON", timeout=0.2)
+        own_mosquitto.start()
+        await transport.wait_connected(timeout=15)
+        assert transport.connects == 2
+        async with aiomqtt.Client(own_mosquitto.host, own_mosquitto.port) as peer:
+            await peer.publish(f"{topic_prefix}/stat/lamp/POWER", "ON")
+            async with asyncio.timeout(5):
+                while not got:
+                    await asyncio.sleep(0.01)
+    assert got == [b"ON"]
+
+
+async def test_a_failing_handler_does_not_stop_delivery(
+    mosquitto: Mosquitto, topic_prefix: str, peer: aiomqtt.Client
+) -> None:
+    got: list[bytes] = []
+
+    def broken(topic: str, payload: bytes) -> None:
+        raise ValueError("boom")
+
+    transport = MqttTransport(settings(mosquitto, topic_prefix))
+    transport.subscribe("a", broken)
+    transport.subscribe("a", lambda t, p: got.append(p))
+    async with transport:
+        await transport.wait_connected()
+        await peer.publish(f"{topic_prefix}/a", "1")
+        await peer.publish(f"{topic_prefix}/a", "2")
+        async with asyncio.timeout(5):
+            while len(got) < 2:
+                await asyncio.sleep(0.01)
+    assert got == [b"1", b"2"]
