@@ -1,0 +1,245 @@
+"""The database: tables for visits, the executed-steps ledger and the event log.
+
+The URL is configuration: an SQLite file on the site's box by default, a shared PostgreSQL
+for a company with many sites. Only portable SQL is used; SQLite gets its pragmas and
+`BEGIN IMMEDIATE` through connection events, nothing else differs.
+
+Every timestamp is stored as naive UTC (`UTCDateTime`), so that a comparison in SQL means
+the same on every database and no reader ever guesses a zone. Callers always get aware
+datetimes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+Clock = Callable[[], datetime]
+"""Time is injectable everywhere in vipctl: a callable returning an aware datetime."""
+
+# How long an SQLite connection waits for another writer before "database is locked".
+# Every transaction here takes microseconds; 5 s only matters if something is badly wrong.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+# Execution option that marks a write transaction (SQLite: BEGIN IMMEDIATE).
+_WRITE_OPTION = "vipctl_write"
+
+# The single row of `schedule_lock`; every booking and move updates it first, which
+# serialises them on any database (a row lock on PostgreSQL, the write lock on SQLite).
+_LOCK_ROW_ID = 1
+
+
+def utc_now() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
+
+
+def to_utc(value: datetime) -> datetime:
+    """`value` in UTC; a naive datetime is a programming error here, never a guess."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} where an aware one is required")
+    return value.astimezone(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as naive UTC, read back as aware UTC."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else to_utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class VisitRow(Base):
+    __tablename__ = "visits"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    surname: Mapped[str] = mapped_column(String(32))
+    honorific: Mapped[str] = mapped_column(String(16))
+    full_name: Mapped[str | None] = mapped_column(String(128))
+    title: Mapped[str | None] = mapped_column(String(64))
+    party_size: Mapped[int] = mapped_column(Integer)
+    car_plate: Mapped[str | None] = mapped_column(String(32))
+    # `end` is start + duration, stored so that the overlap test is plain column
+    # comparisons (date arithmetic in SQL differs between databases).
+    start: Mapped[datetime] = mapped_column("start_at", UTCDateTime, index=True)
+    end: Mapped[datetime] = mapped_column("end_at", UTCDateTime, index=True)
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class VisitStatusRow(Base):
+    """When a visit entered each status (one row per transition)."""
+
+    __tablename__ = "visit_status_history"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScheduleLockRow(Base):
+    __tablename__ = "schedule_lock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StepRow(Base):
+    __tablename__ = "executed_steps"
+    __table_args__ = (UniqueConstraint("visit_id", "key", name="uq_executed_steps_visit_key"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(String(16))
+    result_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_visit_id_id", "visit_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    # No foreign key: an event about an unknown visit id (a garbage trigger) must still
+    # be written.
+    visit_id: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(64))
+    device_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result: Mapped[str | None] = mapped_column(String(32))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Database:
+    """An engine and its sessions. Use `read()` and `write()`, each one short transaction."""
+
+    engine: Engine
+    _reads: sessionmaker[Session]
+    _writes: sessionmaker[Session]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads (one consistent snapshot)."""
+        with self._reads() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that writes; committed on leaving, rolled back on an exception.
+
+        On SQLite it starts with BEGIN IMMEDIATE, so it holds the write lock from its first
+        read and a check-then-insert inside it cannot race another writer.
+        """
+        with self._writes() as session, session.begin():
+            yield session
+
+    def lock_schedule(self, session: Session) -> None:
+        """Serialise schedule changes: call first in a `write()` that checks overlaps."""
+        lock = session.get(ScheduleLockRow, _LOCK_ROW_ID, with_for_update=True)
+        if lock is None:  # pragma: no cover - created by open_database
+            raise RuntimeError("schedule_lock row missing")
+        lock.generation += 1
+        session.flush()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy emits BEGIN itself (below); the driver's legacy mode would not begin a
+        # transaction before a SELECT, breaking check-then-insert.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def open_database(url: str) -> Database:
+    """Connect to `url` (e.g. "sqlite:///var/lib/vipctl/vipctl.db") and create missing tables."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {}
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite and parsed.database in (None, "", ":memory:"):
+        # One shared connection, or every session would see its own empty database.
+        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    engine = create_engine(parsed, **kwargs)
+    if sqlite:
+        _sqlite_events(engine)
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        exists = select(ScheduleLockRow.id).where(ScheduleLockRow.id == _LOCK_ROW_ID)
+        if conn.scalar(exists) is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(ScheduleLockRow).values(id=_LOCK_ROW_ID, generation=0))
+            except IntegrityError:  # another process created it at the same moment
+                pass
+    return Database(
+        engine=engine,
+        _reads=sessionmaker(engine, expire_on_commit=False),
+        _writes=sessionmaker(
+            engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
+        ),
+    )

@@ -1,0 +1,503 @@
+"""Visits: the booking request, the status machine and the book that enforces P1.
+
+P1 (one visitor at a time): a visit occupies [start, start + duration + teardown); visits
+that are cancelled, done or no-show occupy nothing. A refused booking names the visit it
+collides with and the earliest free start. All times go in and out timezone-aware; a naive
+time means the site's timezone.
+
+Names are data: any character a name may have is kept as given (quotes, slashes, '#',
+emoji); only control characters and line breaks are refused, because a name is printed
+on one line of a table and read out in one announcement.
+"""
+
+from __future__ import annotations
+
+import builtins
+import secrets
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.db import Clock, Database, VisitRow, VisitStatusRow, utc_now
+
+DEFAULT_DURATION = timedelta(minutes=60)
+MAX_DURATION = timedelta(hours=12)  # longer than any reception; a typo more likely
+# How far in the past a start may lie and still be booked: "VIP now" books at the
+# current minute, and the request took a moment to arrive.
+DEFAULT_GRACE = timedelta(minutes=2)
+EARLIEST_START = datetime(2000, 1, 1)  # only the years matter: bounds on plausible starts
+LATEST_START = datetime(2999, 12, 31)
+_ID_PREFIX = "v-"
+_ID_BYTES = 3  # six hex digits: short enough to read out, and retried on collision
+
+# Zero-width (non-)joiner: format characters that are part of emoji sequences and of some
+# scripts' names. Every other format character (bidi overrides...) is refused.
+_JOINERS = frozenset({"\u200c", "\u200d"})
+# Stripped from the ends of names: ASCII and ideographic spaces, never line breaks.
+_NAME_PADDING = " \u3000"
+
+
+class VisitError(Exception):
+    """Base of every error about visits."""
+
+
+class BookingRefused(VisitError):
+    def __init__(
+        self, reason: str, *, collides_with: str | None = None, next_free: datetime | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.collides_with = collides_with
+        self.next_free = next_free
+
+
+class UnknownVisit(VisitError):
+    def __init__(self, visit_id: str) -> None:
+        super().__init__(f"no visit {visit_id!r}")
+        self.visit_id = visit_id
+
+
+class VisitStatus(StrEnum):
+    BOOKED = "booked"
+    PREPARING = "preparing"
+    ARRIVED = "arrived"
+    AT_SHOW_FLAT = "at_show_flat"
+    DEPARTING = "departing"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+class IllegalTransition(VisitError):
+    def __init__(self, visit_id: str, from_status: VisitStatus, to_status: VisitStatus) -> None:
+        super().__init__(f"visit {visit_id}: {from_status} cannot go to {to_status}")
+        self.visit_id = visit_id
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+S = VisitStatus
+TRANSITIONS: Mapping[VisitStatus, frozenset[VisitStatus]] = {
+    # booked -> arrived: the guest came before the preparation started.
+    S.BOOKED: frozenset({S.PREPARING, S.ARRIVED, S.CANCELLED, S.NO_SHOW}),
+    # preparing -> booked: the visit was moved later after its preparation had begun.
+    S.PREPARING: frozenset({S.BOOKED, S.ARRIVED, S.CANCELLED, S.NO_SHOW}),
+    S.ARRIVED: frozenset({S.AT_SHOW_FLAT, S.DEPARTING, S.CANCELLED}),
+    S.AT_SHOW_FLAT: frozenset({S.DEPARTING, S.CANCELLED}),
+    S.DEPARTING: frozenset({S.DONE, S.CANCELLED}),
+    S.DONE: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.NO_SHOW: frozenset(),
+}
+ACTIVE = frozenset({S.PREPARING, S.ARRIVED, S.AT_SHOW_FLAT, S.DEPARTING})
+ON_SITE = frozenset({S.ARRIVED, S.AT_SHOW_FLAT, S.DEPARTING})
+FREE = frozenset({S.DONE, S.CANCELLED, S.NO_SHOW})  # these occupy no time
+MOVABLE = frozenset({S.BOOKED, S.PREPARING})
+
+
+def _check_chars(value: str, *, spaces: bool, newlines: bool = False) -> str:
+    for position, char in enumerate(value):
+        category = unicodedata.category(char)
+        if newlines and char in "\n\t":
+            continue
+        if category in ("Cc", "Cs", "Zl", "Zp") or (category == "Cf" and char not in _JOINERS):
+            what = "a control character or line break"
+        elif not spaces and (category == "Zs" or char.isspace()):
+            what = "whitespace"
+        else:
+            continue
+        raise ValueError(f"must not contain {what} (U+{ord(char):04X} at position {position})")
+    return value
+
+
+def _strip_name(value: Any) -> Any:
+    return value.strip(_NAME_PADDING) if isinstance(value, str) else value
+
+
+def _blank_to_none(value: Any) -> Any:
+    value = _strip_name(value)
+    return None if value == "" else value
+
+
+def _word(value: str) -> str:
+    return _check_chars(value, spaces=False)
+
+
+def _line(value: str) -> str:
+    return _check_chars(value, spaces=True)
+
+
+def _text(value: str) -> str:
+    return _check_chars(value, spaces=True, newlines=True)
+
+
+def check_duration(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("duration must be positive")
+    if value > MAX_DURATION:
+        raise ValueError(f"duration must be at most {MAX_DURATION} (12 hours)")
+    return value
+
+
+def check_start(value: datetime) -> datetime:
+    # Keeps start + duration + teardown far from datetime's limits, where it would overflow.
+    if not EARLIEST_START.year <= value.year <= LATEST_START.year:
+        raise ValueError(f"start must lie in the years {EARLIEST_START.year}-{LATEST_START.year}")
+    return value
+
+
+def _minutes(value: Any) -> Any:
+    """Plain numbers are minutes (pydantic alone would read them as seconds)."""
+    if isinstance(value, bool):
+        raise ValueError("duration must be minutes or a timedelta, not a boolean")
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        try:
+            return timedelta(minutes=float(value))
+        except (OverflowError, ValueError):  # 1e20 minutes, nan
+            raise ValueError(f"duration {value!r} minutes is out of range") from None
+    return value
+
+
+Word = Annotated[str, BeforeValidator(_strip_name), AfterValidator(_word)]
+T = TypeVar("T")
+# An optional field where a blank string (from a form or the CLI) means "not given".
+_Optional = Annotated[T | None, BeforeValidator(_blank_to_none)]
+
+
+class VisitRequest(BaseModel):
+    """A booking as a caller asks for it. A naive `start` is in the site's timezone:
+    validate with `context={"tz": ZoneInfo(...)}` to attach it now, or leave it to the book."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    surname: Annotated[Word, Field(min_length=1, max_length=8)]
+    honorific: Annotated[Word, Field(min_length=1, max_length=4)]  # 先生, 女士, 总, 董事长
+    full_name: _Optional[Annotated[str, Field(min_length=1, max_length=64)]] = None
+    title: _Optional[Annotated[str, Field(min_length=1, max_length=32)]] = None
+    party_size: Annotated[int, Field(ge=1, le=50)] = 1
+    car_plate: _Optional[Annotated[str, Field(min_length=2, max_length=16)]] = None
+    start: datetime
+    duration: Annotated[timedelta, BeforeValidator(_minutes), AfterValidator(check_duration)] = (
+        DEFAULT_DURATION
+    )
+    notes: _Optional[Annotated[str, Field(max_length=500)]] = None
+
+    @field_validator("full_name", "title")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return None if value is None else _line(value)
+
+    @field_validator("car_plate")
+    @classmethod
+    def _plate(cls, value: str | None) -> str | None:
+        # Loosely: 沪A·12345, 粤B 12345, WJ01-1234 all pass; it is shown, never parsed.
+        if value is None:
+            return None
+        _line(value)
+        if not any(char.isalnum() for char in value):
+            raise ValueError("car plate must contain letters or digits")
+        return value
+
+    @field_validator("notes")
+    @classmethod
+    def _notes(cls, value: str | None) -> str | None:
+        return None if value is None else _text(value)
+
+    @field_validator("start")
+    @classmethod
+    def _site_zone(cls, value: datetime, info: ValidationInfo) -> datetime:
+        check_start(value)
+        tz = info.context.get("tz") if isinstance(info.context, dict) else None
+        if value.tzinfo is None and tz is not None:
+            return value.replace(tzinfo=tz)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A visit as stored, times aware in the site's timezone. Not the ORM row."""
+
+    id: str
+    surname: str
+    honorific: str
+    full_name: str | None
+    title: str | None
+    party_size: int
+    car_plate: str | None
+    start: datetime
+    duration: timedelta
+    notes: str | None
+    status: VisitStatus
+    source: str
+    created_at: datetime
+    updated_at: datetime
+    entered: Mapping[VisitStatus, datetime]  # when each status was (last) entered
+    cancel_reason: str | None = None
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.duration
+
+    @property
+    def salutation(self) -> str:
+        """How staff address the guest (P4): 王先生, 张总."""
+        return f"{self.surname}{self.honorific}"
+
+
+class VisitBook:
+    """The visits in the database, with P1 enforced on every booking and move.
+
+    Each call is one short transaction, cheap enough to call from the event loop. Bookings
+    and moves are serialised through `Database.lock_schedule`, so two racing bookings of
+    one slot cannot both succeed, in one process or several.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        tz: ZoneInfo,
+        teardown: timedelta,
+        clock: Clock = utc_now,
+        grace: timedelta = DEFAULT_GRACE,
+    ) -> None:
+        if teardown < timedelta(0):
+            raise ValueError("teardown must not be negative")
+        self._db = db
+        self._tz = tz
+        self._teardown = teardown
+        self._clock = clock
+        self._grace = grace
+
+    def book(self, request: VisitRequest, source: str) -> Visit:
+        if not 1 <= len(source) <= 32:
+            raise ValueError("source must be 1 to 32 characters")
+        start = self._aware(request.start)
+        now = self._clock()
+        with self._db.write() as session:
+            self._db.lock_schedule(session)
+            self._check_slot(session, start, request.duration, now, exclude=None)
+            visit_id = self._new_id(session)
+            row = VisitRow(
+                id=visit_id,
+                **request.model_dump(exclude={"start", "duration"}),
+                start=start,
+                end=start + request.duration,
+                status=S.BOOKED.value,
+                source=source,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            session.add(VisitStatusRow(visit_id=visit_id, status=S.BOOKED.value, at=now))
+            session.flush()
+            return self._visits(session, [row])[0]
+
+    def move(self, visit_id: str, new_start: datetime, duration: timedelta | None = None) -> Visit:
+        """Give a booked (or preparing) visit a new start and, optionally, a new duration."""
+        try:
+            start = self._aware(check_start(new_start))
+            length = None if duration is None else check_duration(duration)
+        except ValueError as bad:
+            raise BookingRefused(str(bad)) from None
+        now = self._clock()
+        with self._db.write() as session:
+            self._db.lock_schedule(session)
+            row = self._row(session, visit_id)
+            if row.status not in MOVABLE:
+                raise BookingRefused(
+                    f"visit {visit_id} is {row.status}; only booked or preparing visits move"
+                )
+            length = row.end - row.start if length is None else length
+            self._check_slot(session, start, length, now, exclude=visit_id)
+            row.start, row.end, row.updated_at = start, start + length, now
+            session.flush()
+            return self._visits(session, [row])[0]
+
+    def cancel(self, visit_id: str, reason: str) -> Visit:
+        return self.set_status(visit_id, S.CANCELLED, reason=reason)
+
+    def set_status(
+        self,
+        visit_id: str,
+        status: VisitStatus,
+        at: datetime | None = None,
+        *,
+        reason: str | None = None,
+    ) -> Visit:
+        """Move a visit along the status machine; `reason` is kept for a cancellation."""
+        status = VisitStatus(status)
+        at = self._clock() if at is None else self._aware(at)
+        with self._db.write() as session:
+            row = self._row(session, visit_id, lock=True)
+            current = VisitStatus(row.status)
+            if status not in TRANSITIONS[current]:
+                raise IllegalTransition(visit_id, current, status)
+            row.status, row.updated_at = status.value, at
+            if status is S.CANCELLED:
+                row.cancel_reason = reason
+            session.add(VisitStatusRow(visit_id=visit_id, status=status.value, at=at))
+            session.flush()
+            return self._visits(session, [row])[0]
+
+    def get(self, visit_id: str) -> Visit:
+        with self._db.read() as session:
+            return self._visits(session, [self._row(session, visit_id)])[0]
+
+    def list(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        statuses: Iterable[VisitStatus] | None = None,
+    ) -> builtins.list[Visit]:
+        """Visits starting in [since, until), in order of start."""
+        query = select(VisitRow).order_by(VisitRow.start, VisitRow.id)
+        if since is not None:
+            query = query.where(VisitRow.start >= self._aware(since))
+        if until is not None:
+            query = query.where(VisitRow.start < self._aware(until))
+        if statuses is not None:
+            query = query.where(VisitRow.status.in_([VisitStatus(s).value for s in statuses]))
+        with self._db.read() as session:
+            return self._visits(session, session.scalars(query).all())
+
+    def current(self, now: datetime | None = None) -> Visit | None:
+        """The visit under way: a guest on site before one only being prepared (two
+        back-to-back visits overlap that way); among equals the start nearest `now`."""
+        at = self._clock() if now is None else self._aware(now)
+        active = self.list(statuses=ACTIVE)
+        if not active:
+            return None
+        return min(active, key=lambda v: (v.status not in ON_SITE, abs(v.start - at)))
+
+    def next_free(self, after: datetime, duration: timedelta = DEFAULT_DURATION) -> datetime:
+        """The earliest start >= `after` where `duration` fits without overlap."""
+        with self._db.read() as session:
+            return self._next_free(session, self._aware(after), check_duration(duration), None)
+
+    # Internals.
+
+    def _aware(self, value: datetime) -> datetime:
+        return value.replace(tzinfo=self._tz) if value.tzinfo is None else value
+
+    def _local(self, value: datetime) -> datetime:
+        return value.astimezone(self._tz)
+
+    def _fmt(self, value: datetime) -> str:
+        local = self._local(value)
+        return local.strftime("%Y-%m-%d %H:%M" + (":%S" if local.second else "") + " %Z")
+
+    def _row(self, session: Session, visit_id: str, *, lock: bool = False) -> VisitRow:
+        row = session.get(VisitRow, visit_id, with_for_update=lock)
+        if row is None:
+            raise UnknownVisit(visit_id)
+        return row
+
+    def _new_id(self, session: Session) -> str:
+        while True:
+            visit_id = _ID_PREFIX + secrets.token_hex(_ID_BYTES)
+            if session.get(VisitRow, visit_id) is None:
+                return visit_id
+
+    def _occupying(
+        self, session: Session, start: datetime, end: datetime | None, exclude: str | None
+    ) -> builtins.list[VisitRow]:
+        """Visits whose occupied time reaches past `start` (and begins before `end`)."""
+        query = (
+            select(VisitRow)
+            .where(VisitRow.end > start - self._teardown)
+            .where(VisitRow.status.not_in([s.value for s in FREE]))
+            .order_by(VisitRow.start, VisitRow.id)
+        )
+        if end is not None:
+            query = query.where(VisitRow.start < end + self._teardown)
+        if exclude is not None:
+            query = query.where(VisitRow.id != exclude)
+        return builtins.list(session.scalars(query).all())
+
+    def _next_free(
+        self, session: Session, after: datetime, duration: timedelta, exclude: str | None
+    ) -> datetime:
+        candidate = after
+        # Sorted by start, one pass suffices: the candidate only moves later, so a visit
+        # already passed can never collide again.
+        for other in self._occupying(session, after, None, exclude):
+            if other.start >= candidate + duration + self._teardown:
+                break
+            candidate = max(candidate, other.end + self._teardown)
+        return self._local(candidate)
+
+    def _check_slot(
+        self,
+        session: Session,
+        start: datetime,
+        duration: timedelta,
+        now: datetime,
+        exclude: str | None,
+    ) -> None:
+        if start < now - self._grace:
+            raise BookingRefused(
+                f"the start {self._fmt(start)} is in the past (now {self._fmt(now)})",
+                next_free=self._next_free(session, now, duration, exclude),
+            )
+        clash = self._occupying(session, start, start + duration, exclude)
+        if clash:
+            other = clash[0]
+            free = self._next_free(session, start, duration, exclude)
+            raise BookingRefused(
+                f"{self._fmt(start)} for {duration} overlaps visit {other.id} of "
+                f"{other.surname}{other.honorific} ({self._fmt(other.start)} to "
+                f"{self._fmt(other.end)}, then {self._teardown} teardown); "
+                f"the next free start is {self._fmt(free)}",
+                collides_with=other.id,
+                next_free=free,
+            )
+
+    def _visits(self, session: Session, rows: Iterable[VisitRow]) -> builtins.list[Visit]:
+        rows = builtins.list(rows)
+        entered: dict[str, dict[VisitStatus, datetime]] = {row.id: {} for row in rows}
+        if rows:
+            history = session.scalars(
+                select(VisitStatusRow)
+                .where(VisitStatusRow.visit_id.in_(entered))
+                .order_by(VisitStatusRow.id)
+            )
+            for step in history:
+                entered[step.visit_id][VisitStatus(step.status)] = self._local(step.at)
+        return [
+            Visit(
+                id=row.id,
+                surname=row.surname,
+                honorific=row.honorific,
+                full_name=row.full_name,
+                title=row.title,
+                party_size=row.party_size,
+                car_plate=row.car_plate,
+                start=self._local(row.start),
+                duration=row.end - row.start,
+                notes=row.notes,
+                status=VisitStatus(row.status),
+                source=row.source,
+                created_at=self._local(row.created_at),
+                updated_at=self._local(row.updated_at),
+                entered=entered[row.id],
+                cancel_reason=row.cancel_reason,
+            )
+            for row in rows
+        ]
