@@ -1,14 +1,307 @@
-"""vipctl-intercom: vipctl's own JSON convention for intercom/PA gateways."""
+"""vipctl-intercom: vipctl's own JSON convention for intercom/PA gateways.
+
+The specification is docs/conventions-vipctl.md; this module is both sides of it. The
+controller uses VipctlIntercomCodec; a gateway (and simulators/vipctl_intercom.py) uses
+decode_say, encode_state, encode_event and AnnouncementQueue, so that every gateway orders,
+de-duplicates and reports announcements the same way.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import heapq
+import itertools
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator
 
-from devices.conventions.base import ConventionOptions, check_topic_part
+from devices.conventions.base import Codec, ConventionOptions, check_topic_part
+from devices.conventions.vipctl_media import (
+    AVAILABILITY,
+    GET,
+    KEPT_PAYLOAD_BYTES,
+    STATE,
+    decode_availability,
+    dump_json,
+    load_json_object,
+)
+from devices.model import (
+    ANNOUNCED,
+    Announcement,
+    DecodeError,
+    Kind,
+    Message,
+    State,
+    StateValue,
+    UnsupportedCommand,
+    Update,
+)
+
+SAY = "say"  # topic leaf: an announcement, JSON, never retained
+EVENT = "event"  # topic leaf: one announcement's progress, JSON, not retained
+
+MAX_ID_CHARS = 128  # ids are made by vipctl (visit id + step); longer is garbage
+MAX_TEXT_CHARS = 1000  # a few minutes of speech; the site's longest script is ~60 chars
+PRIORITIES = range(10)  # 0 lowest, 9 highest, as in devices.model.Announcement
+LANGS = ("zh", "en")
+MAX_QUEUE = 100  # a gateway refuses beyond this: a flood must not delay speech for hours
+REMEMBERED_IDS = 1000  # ids a gateway remembers, so a re-sent announcement is never said twice
+
+# State fields (besides ANNOUNCED) and the event names, as the specification spells them.
+STATUS = "status"  # "idle" | "speaking"
+SPEAKING = "speaking"  # id being spoken, "" when idle
+QUEUE = "queue"  # announcements waiting, not counting the one being spoken
+QUEUED = "queued"  # (from events) id of the announcement last queued
+FAILED = "failed"  # (from events) id of the announcement that last failed or was refused
+ERROR = "error"  # (from events) why it failed
+STATUSES = ("idle", "speaking")
+EVENTS = ("queued", "started", "done", "failed", "refused")
 
 
 class VipctlIntercomOptions(ConventionOptions):
     convention: Literal["vipctl-intercom"]
     topic: Annotated[str, AfterValidator(check_topic_part)]  # e.g. vipctl/intercom/staff
+
+
+class RefusedSay(DecodeError):
+    """A `say` the gateway will not queue; `id` is its id when that much was readable."""
+
+    def __init__(self, topic: str, reason: str, payload: bytes, id: str | None) -> None:
+        super().__init__(topic, reason, payload)
+        self.id = id
+
+
+@dataclass(frozen=True, slots=True)
+class IntercomEvent:
+    """One `<t>/event` message."""
+
+    id: str | None  # None only for a refused say whose id was unreadable
+    event: str  # one of EVENTS
+    at: float | None = None  # gateway's wall clock, seconds since the epoch
+    error: str | None = None  # for failed and refused
+    duplicate: bool = False  # a repeat of an id the gateway already knew
+
+
+def check_announcement(a: Announcement) -> None:
+    """ValueError if `a` breaks the say schema."""
+    if not isinstance(a.id, str) or not 0 < len(a.id) <= MAX_ID_CHARS:
+        raise ValueError(f"id must be a string of 1-{MAX_ID_CHARS} chars")
+    if not isinstance(a.text, str) or not a.text.strip() or len(a.text) > MAX_TEXT_CHARS:
+        raise ValueError(f"text must be a non-blank string of at most {MAX_TEXT_CHARS} chars")
+    if type(a.priority) is not int or a.priority not in PRIORITIES:  # bool and 5.0 are not
+        raise ValueError(f"priority must be a whole number 0-9, not {a.priority!r}")
+    if a.lang not in LANGS:
+        raise ValueError(f"lang must be one of {', '.join(LANGS)}, not {a.lang!r}")
+
+
+def encode_say(base: str, a: Announcement) -> Message:
+    """The `<t>/say` message (ValueError for an announcement that breaks the schema)."""
+    check_announcement(a)
+    body = {"id": a.id, "text": a.text, "priority": a.priority, "lang": a.lang}
+    return Message(f"{base}/{SAY}", dump_json(body))
+
+
+def decode_say(topic: str, payload: bytes) -> Announcement:
+    """A `<t>/say` as the gateway reads it; RefusedSay (a DecodeError) if it must be refused."""
+    kept = payload[:KEPT_PAYLOAD_BYTES]
+    try:
+        data = load_json_object(topic, payload)
+    except DecodeError as exc:
+        raise RefusedSay(topic, exc.reason, kept, None) from None
+    raw_id = data.get("id")
+    readable_id = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= MAX_ID_CHARS else None
+    unknown = sorted(set(data) - {"id", "text", "priority", "lang"})
+    text, priority, lang = data.get("text"), data.get("priority", 5), data.get("lang", "zh")
+    try:
+        if unknown:
+            raise ValueError(f"unknown fields {', '.join(unknown)}")
+        if not isinstance(raw_id, str) or not isinstance(text, str):
+            raise ValueError("id and text must be strings")
+        if not isinstance(priority, int) or not isinstance(lang, str):
+            raise ValueError("priority must be a whole number 0-9 and lang a string")
+        a = Announcement(id=raw_id, text=text, priority=priority, lang=lang)
+        check_announcement(a)
+    except ValueError as exc:
+        raise RefusedSay(topic, str(exc), kept, readable_id) from None
+    return a
+
+
+def encode_state(base: str, state: Mapping[str, StateValue]) -> Message:
+    """The retained `<t>/state`; "" in `state` (no id) goes on the wire as null."""
+    body = {
+        STATUS: state.get(STATUS, "idle"),
+        SPEAKING: state.get(SPEAKING) or None,
+        QUEUE: state.get(QUEUE, 0),
+        ANNOUNCED: state.get(ANNOUNCED) or None,
+    }
+    return Message(f"{base}/{STATE}", dump_json(body), retain=True)
+
+
+def decode_state(topic: str, payload: bytes) -> dict[str, StateValue]:
+    """A `<t>/state`; null ids become "". Unknown fields are ignored."""
+    data = load_json_object(topic, payload)
+    state: dict[str, StateValue] = {}
+    try:
+        if STATUS in data:
+            if data[STATUS] not in STATUSES:
+                raise ValueError(f"status must be idle or speaking, not {data[STATUS]!r}")
+            state[STATUS] = str(data[STATUS])
+        for name in (SPEAKING, ANNOUNCED):
+            if name in data:
+                state[name] = _optional_str(name, data[name])
+        if QUEUE in data:
+            n = data[QUEUE]
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise ValueError(f"queue must be a count, not {n!r}")
+            state[QUEUE] = n
+    except ValueError as exc:
+        raise DecodeError(topic, str(exc), payload[:KEPT_PAYLOAD_BYTES]) from None
+    return state
+
+
+def encode_event(base: str, ev: IntercomEvent) -> Message:
+    body: dict[str, object] = {"id": ev.id, "event": ev.event}
+    body["at"] = round(time.time() if ev.at is None else ev.at, 3)
+    if ev.error is not None:
+        body[ERROR] = ev.error
+    if ev.duplicate:
+        body["duplicate"] = True
+    return Message(f"{base}/{EVENT}", dump_json(body))
+
+
+def decode_event(topic: str, payload: bytes) -> IntercomEvent:
+    """A `<t>/event`. Unknown fields are ignored; an unknown event name is kept as is."""
+    data = load_json_object(topic, payload)
+    try:
+        name = data.get("event")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"event must be a name, not {name!r}")
+        ev_id = _optional_str("id", data.get("id")) or None
+        at = data.get("at")
+        if at is not None and (
+            isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at)
+        ):
+            raise ValueError(f"at must be seconds since the epoch, not {at!r}")
+        error = data.get(ERROR)
+        if error is not None and not isinstance(error, str):
+            raise ValueError(f"error must be a string, not {error!r}")
+        duplicate = data.get("duplicate", False)
+        if not isinstance(duplicate, bool):
+            raise ValueError(f"duplicate must be true or false, not {duplicate!r}")
+    except ValueError as exc:
+        raise DecodeError(topic, str(exc), payload[:KEPT_PAYLOAD_BYTES]) from None
+    return IntercomEvent(ev_id, name, None if at is None else float(at), error, duplicate)
+
+
+def _optional_str(name: str, value: object) -> str:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{name} must be a string or null, not {value!r}")
+    return value or ""
+
+
+class AnnouncementQueue:
+    """Announcements waiting to be spoken: highest priority first, FIFO within a priority.
+
+    It also remembers the last event of the recent ids, so that a gateway can tell a re-sent
+    announcement (the controller retries until it sees "done") from a new one.
+    """
+
+    def __init__(self, *, capacity: int = MAX_QUEUE, memory: int = REMEMBERED_IDS) -> None:
+        self.capacity = capacity
+        self._heap: list[tuple[int, int, Announcement]] = []
+        self._order = itertools.count()
+        self._known: OrderedDict[str, str] = OrderedDict()
+        self._memory = memory
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def last_event(self, announcement_id: str) -> str | None:
+        """"queued", "started", "done" or "failed" if this id was seen recently, else None."""
+        return self._known.get(announcement_id)
+
+    def push(self, a: Announcement) -> None:
+        """Queue a new announcement; ValueError when the queue is full."""
+        if len(self._heap) >= self.capacity:
+            raise ValueError(f"queue full ({self.capacity} waiting)")
+        heapq.heappush(self._heap, (-a.priority, next(self._order), a))
+        self._remember(a.id, "queued")
+
+    def pop(self) -> Announcement | None:
+        """The next announcement to speak (now "started"), or None if none waits."""
+        if not self._heap:
+            return None
+        a = heapq.heappop(self._heap)[2]
+        self._remember(a.id, "started")
+        return a
+
+    def finish(self, announcement_id: str, *, ok: bool) -> None:
+        self._remember(announcement_id, "done" if ok else "failed")
+
+    def _remember(self, announcement_id: str, event: str) -> None:
+        self._known[announcement_id] = event
+        self._known.move_to_end(announcement_id)
+        while len(self._known) > self._memory:
+            self._known.popitem(last=False)
+
+
+class VipctlIntercomCodec(Codec[VipctlIntercomOptions]):
+    """Controller side of one vipctl-intercom gateway. It has nothing to set, only to say."""
+
+    convention: ClassVar[str] = "vipctl-intercom"
+    kinds: ClassVar[frozenset[Kind]] = frozenset({"intercom"})
+
+    def subscriptions(self) -> list[str]:
+        base = self.options.topic
+        return [f"{base}/{STATE}", f"{base}/{EVENT}", f"{base}/{AVAILABILITY}"]
+
+    def encode(self, desired: State) -> list[Message]:
+        for name in desired:
+            raise UnsupportedCommand(self.device_id, name, "an intercom has no settable state")
+        return []
+
+    def announce(self, announcement: Announcement) -> list[Message]:
+        try:
+            return [encode_say(self.options.topic, announcement)]
+        except ValueError as exc:
+            raise UnsupportedCommand(self.device_id, "announce", str(exc)) from None
+
+    def announcement_confirmation(self, announcement: Announcement) -> State:
+        """The reported state that proves `announcement` was played, not only queued."""
+        return {ANNOUNCED: announcement.id}
+
+    def query(self) -> list[Message]:
+        return [Message(f"{self.options.topic}/{GET}", b"")]
+
+    def decode(self, topic: str, payload: bytes) -> Update | None:
+        base = self.options.topic
+        if topic == f"{base}/{AVAILABILITY}":
+            return decode_availability(topic, payload)
+        if topic == f"{base}/{STATE}":
+            if payload.strip() == b"":  # a cleared retained state says nothing
+                return Update()
+            return Update(state=decode_state(topic, payload))
+        if topic == f"{base}/{EVENT}":
+            return _event_update(decode_event(topic, payload))
+        return None
+
+
+def _event_update(ev: IntercomEvent) -> Update:
+    if ev.id is None:  # a refused say nobody can match to an announcement
+        return Update()
+    if ev.event == "done":  # a re-sent "done" (duplicate) confirms just the same
+        return Update(state={ANNOUNCED: ev.id})
+    if ev.event == "started":
+        return Update(state={SPEAKING: ev.id})
+    if ev.event == "queued":
+        return Update(state={QUEUED: ev.id})
+    if ev.event in ("failed", "refused"):
+        return Update(state={FAILED: ev.id, ERROR: ev.error or ev.event})
+    return Update()  # an event a newer gateway added
+
+
+CODEC = VipctlIntercomCodec
