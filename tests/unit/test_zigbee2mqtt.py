@@ -16,7 +16,15 @@ from devices.conventions.zigbee2mqtt import (
     percent_to_level,
     vendor_action,
 )
-from devices.model import DecodeError, Kind, Message, UnsupportedCommand, Update, matches
+from devices.model import (
+    DecodeError,
+    Kind,
+    Message,
+    StateValue,
+    UnsupportedCommand,
+    Update,
+    matches,
+)
 
 
 def options(name: str = "hall", **extra: Any) -> Zigbee2MqttOptions:
@@ -95,7 +103,7 @@ def test_light_command_converts_percent_at_the_edge() -> None:
 
 def test_light_off_sends_no_brightness_and_waits_only_for_off() -> None:
     c = codec("light")
-    desired = {"power": False, "brightness": 80}
+    desired: dict[str, StateValue] = {"power": False, "brightness": 80}
     assert sent(c.encode(desired)) == [("zigbee2mqtt/hall/set", {"state": "OFF"})]
     assert c.confirmation(desired) == {"power": False}
 
@@ -250,7 +258,7 @@ def test_action_topic_is_not_ours_unless_a_button() -> None:
 
 def test_thermostat_command() -> None:
     c = codec("climate", fan_mode=True)
-    desired = {"power": True, "mode": "cool", "setpoint": 24, "fan": "low"}
+    desired: dict[str, StateValue] = {"power": True, "mode": "cool", "setpoint": 24, "fan": "low"}
     assert sent(c.encode(desired)) == [
         (
             "zigbee2mqtt/hall/set",
@@ -272,7 +280,7 @@ def test_thermostat_setpoint_property_is_configurable() -> None:
 
 def test_thermostat_power_off_is_system_mode_off() -> None:
     c = codec("climate")
-    desired = {"power": False, "mode": "cool", "setpoint": 26}
+    desired: dict[str, StateValue] = {"power": False, "mode": "cool", "setpoint": 26}
     assert sent(c.encode(desired)) == [
         ("zigbee2mqtt/hall/set", {"system_mode": "off", "occupied_heating_setpoint": 26})
     ]
