@@ -1,0 +1,235 @@
+"""The event log: everything vipctl does, in the database, and live to subscribers.
+
+`query` pages newest first: pass the smallest id of a page as `before_id` for the next,
+older page. `subscribe` gives a live feed (for server-sent events): each subscriber has a
+bounded queue; a slow one loses its oldest events, counted in `dropped`, and `append`
+never waits for anyone.
+
+`detail` is stored as JSON and shown to anyone who can read the log: callers must never
+put secrets in it (passwords, tokens, broker credentials). As a last safety net, values
+under keys that look like secrets are replaced by REDACTED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import select
+
+from controller.db import Clock, Database, EventRow, to_utc, utc_now
+
+# The kinds the rest of vipctl writes; anything else is a typo that would hide an event
+# from every filter, so it is refused.
+EVENT_KINDS = frozenset(
+    {
+        "trigger",
+        "cue",
+        "command",
+        "confirmed",
+        "retry",
+        "failed",
+        "hold_reasserted",
+        "announcement",
+        "restore",
+        "visit",
+        "availability",
+        "alert",
+        "garbage",
+    }
+)
+MAX_PAGE = 1000  # the largest `limit` a query may ask for
+DEFAULT_QUEUE = 256  # events a subscriber may fall behind before losing the oldest
+REDACTED = "REDACTED"
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    at: datetime  # aware, UTC
+    kind: str
+    visit_id: str | None = None
+    source: str | None = None
+    device_id: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    result: str | None = None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    raise TypeError(f"{type(value).__name__} in an event detail is not JSON")
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: REDACTED
+            if any(word in str(key).lower() for word in _SECRET_WORDS)
+            else _redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact(item) for item in value]
+    return value
+
+
+def _event(row: EventRow) -> Event:
+    return Event(
+        id=row.id,
+        at=row.at,
+        kind=row.kind,
+        visit_id=row.visit_id,
+        source=row.source,
+        device_id=row.device_id,
+        detail=row.detail or {},
+        result=row.result,
+    )
+
+
+class Subscription:
+    """A live feed of events: `async with log.subscribe() as feed: async for e in feed`."""
+
+    def __init__(self, log: EventLog, maxsize: int) -> None:
+        self._log = log
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
+        self.dropped = 0  # events lost because this subscriber fell behind
+
+    def _offer(self, event: Event) -> None:
+        """Runs on the subscriber's loop; drops the oldest event rather than wait."""
+        if self._queue.full():
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(event)
+
+    def close(self) -> None:
+        self._log._unsubscribe(self)
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Event:
+        return await self._queue.get()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class EventLog:
+    def __init__(self, db: Database, *, clock: Clock = utc_now) -> None:
+        self._db = db
+        self._clock = clock
+        # Weak: a subscriber that stopped reading without closing is forgotten with it.
+        self._subscribers: weakref.WeakSet[Subscription] = weakref.WeakSet()
+        self._lock = threading.Lock()  # append may come from a worker thread
+
+    def append(
+        self,
+        kind: str,
+        *,
+        visit_id: str | None = None,
+        source: str | None = None,
+        device_id: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        result: str | None = None,
+        at: datetime | None = None,
+    ) -> Event:
+        """Write one event and hand it to every subscriber. Never put secrets in `detail`."""
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {kind!r}")
+        # Round-trip through JSON now, so the caller gets back exactly what a query will.
+        stored = _redact(json.loads(json.dumps(dict(detail or {}), default=_jsonable)))
+        row = EventRow(
+            at=to_utc(self._clock() if at is None else at),
+            kind=kind,
+            visit_id=visit_id,
+            source=source,
+            device_id=device_id,
+            detail=stored or None,
+            result=result,
+        )
+        with self._db.write() as session:
+            session.add(row)
+            session.flush()
+            event = _event(row)
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            self._deliver(subscriber, event)
+        return event
+
+    def query(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        visit_id: str | None = None,
+        kinds: Iterable[str] | None = None,
+        device_id: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[Event]:
+        """Events with since <= at < until, newest first, at most `limit` of them."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValueError(f"limit must be 1 to {MAX_PAGE}")
+        query = select(EventRow).order_by(EventRow.id.desc()).limit(limit)
+        if since is not None:
+            query = query.where(EventRow.at >= to_utc(since))
+        if until is not None:
+            query = query.where(EventRow.at < to_utc(until))
+        if visit_id is not None:
+            query = query.where(EventRow.visit_id == visit_id)
+        if kinds is not None:
+            query = query.where(EventRow.kind.in_(list(kinds)))
+        if device_id is not None:
+            query = query.where(EventRow.device_id == device_id)
+        if before_id is not None:
+            query = query.where(EventRow.id < before_id)
+        with self._db.read() as session:
+            return [_event(row) for row in session.scalars(query)]
+
+    def subscribe(self, maxsize: int = DEFAULT_QUEUE) -> Subscription:
+        """A live feed from now on; call inside the event loop that will read it."""
+        subscription = Subscription(self, maxsize)
+        with self._lock:
+            self._subscribers.add(subscription)
+        return subscription
+
+    def _unsubscribe(self, subscription: Subscription) -> None:
+        with self._lock:
+            self._subscribers.discard(subscription)
+
+    @staticmethod
+    def _deliver(subscriber: Subscription, event: Event) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is subscriber._loop:
+            subscriber._offer(event)
+            return
+        try:
+            subscriber._loop.call_soon_threadsafe(subscriber._offer, event)
+        except RuntimeError:  # its loop has closed: nobody will ever read it
+            subscriber.close()
