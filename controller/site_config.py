@@ -20,11 +20,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     SecretStr,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -225,24 +228,24 @@ class SiteConfig(_Section):
     devices: dict[Id, DeviceConfig] = Field(min_length=1)
     groups: dict[Id, Annotated[list[str], Field(min_length=1)]] = Field(default_factory=dict)
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _check_groups(cls, data: Any, handler: ModelWrapValidatorHandler[SiteConfig]) -> SiteConfig:
+        # Checked on the input, so that a broken device does not hide a broken group.
+        problems = _group_problems(data)
+        try:
+            config = handler(data)
+        except ValidationError as exc:
+            if not problems:
+                raise
+            raise _add_errors(exc, data, problems) from None
+        if problems:
+            raise FieldError.many(problems)
+        return config
+
     @model_validator(mode="after")
-    def _cross_check(self) -> SiteConfig:
+    def _unique_addresses(self) -> SiteConfig:
         problems: list[FieldError] = []
-        for name, members in self.groups.items():
-            if name in self.devices:
-                problems.append(FieldError(f"{name!r} is already a device id; groups need their "
-                                           "own names", at=("groups", name)))
-            first: dict[str, int] = {}
-            for i, member in enumerate(members):
-                at = ("groups", name, i)
-                if member not in self.devices:
-                    close = difflib.get_close_matches(member, list(self.devices), n=1)
-                    hint = f" (did you mean {close[0]!r}?)" if close else ""
-                    problems.append(FieldError(f"unknown device {member!r}{hint}", at=at))
-                elif member in first:
-                    problems.append(FieldError(f"{member!r} is listed twice (also at "
-                                               f"[{first[member]}])", at=at))
-                first.setdefault(member, i)
         owners: dict[tuple[Any, ...], str] = {}
         for device_id, device in self.devices.items():
             field, address = _address(device.binding)
@@ -268,6 +271,50 @@ class SiteConfig(_Section):
         if device is None:
             raise UnknownTarget(device_id, self.devices)
         return device.command or self.commands
+
+
+def _group_problems(data: Any) -> list[FieldError]:
+    """Unknown or repeated members, and group names taken by a device, in the raw input."""
+    if not isinstance(data, dict):
+        return []
+    devices, groups = data.get("devices"), data.get("groups")
+    if not isinstance(devices, dict) or not isinstance(groups, dict):
+        return []
+    problems: list[FieldError] = []
+    for name, members in groups.items():
+        if name in devices:
+            problems.append(FieldError(f"{name!r} is already a device id; groups need their "
+                                       "own names", at=("groups", name)))
+        first: dict[str, int] = {}
+        for i, member in enumerate(members if isinstance(members, list) else []):
+            at = ("groups", name, i)
+            if not isinstance(member, str):
+                continue  # the field's own validation says why
+            if member not in devices:
+                close = difflib.get_close_matches(member, [str(d) for d in devices], n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(FieldError(f"unknown device {member!r}{hint}", at=at))
+            elif member in first:
+                problems.append(FieldError(f"{member!r} is listed twice (also at "
+                                           f"[{first[member]}])", at=at))
+            first.setdefault(member, i)
+    return problems
+
+
+def _add_errors(exc: ValidationError, data: Any, problems: list[FieldError]) -> ValidationError:
+    """`exc` with `problems` added, so that one load reports both."""
+    details: list[InitErrorDetails] = []
+    for error in exc.errors():
+        detail = InitErrorDetails(type=error["type"], loc=error["loc"], input=error["input"])
+        if "ctx" in error:
+            detail["ctx"] = error["ctx"]
+        details.append(detail)
+    details.append(InitErrorDetails(type="value_error", loc=(), input=data,
+                                    ctx={"error": FieldError.many(problems)}))
+    try:
+        return ValidationError.from_exception_data(exc.title, details)
+    except (KeyError, TypeError, ValueError):  # an error type pydantic cannot rebuild
+        return exc
 
 
 def _address(binding: Binding) -> tuple[str, tuple[Any, ...]]:

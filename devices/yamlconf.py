@@ -35,6 +35,8 @@ Loc = tuple[str | int, ...]
 
 # YAML's merge key (`<<: *defaults`): its value is merged, never a key of its own.
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+# The only collection tags accepted: plain mappings and lists (no !!set, no !!python/...).
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 # Aliases can make a small file expand exponentially ("billion laughs"); no real config nears this.
 _MAX_NODES = 100_000
 # Keys printed bare in a field path; anything else is quoted: devices["Hall AC"].
@@ -133,6 +135,9 @@ class _Reader:
             return None
         self._active.add(id(node))
         try:
+            if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
+                self._problem(node, path, f"unsupported YAML tag {node.tag}")
+                return None
             if isinstance(node, yaml.MappingNode):
                 return self._mapping(node, path)
             if isinstance(node, yaml.SequenceNode):
@@ -189,7 +194,11 @@ def _parse(text: str, filename: str) -> tuple[Any, dict[Loc, int]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        what = exc.problem or exc.context or "unreadable"
+        if exc.problem and exc.context:
+            start = exc.context_mark.line + 1 if exc.context_mark else None
+            where = f" that starts at line {start}" if start not in (None, line) else ""
+            what += f" ({exc.context}{where})"
         raise ConfigError([Problem(filename, line, "", f"YAML syntax error: {what}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Problem(filename, None, "", f"not valid YAML: {exc}")]) from None
@@ -251,6 +260,10 @@ def _explain(error: Any, model: type[BaseModel]) -> list[tuple[Loc, str]]:
         return [((), f"{error['input']!r} is not one of {', '.join(values)}")]
     if kind in _MAPPING_TYPES:
         return [((), f"expected a mapping (key: value), got {_describe(error['input'])}")]
+    if kind == "string_type" and isinstance(error["input"], int | float):
+        # YAML reads 123456 or 1.10 as a number; the value itself may be a secret: not shown.
+        got = "true/false" if isinstance(error["input"], bool) else "a number"
+        return [((), f"expected text, got {got}; put it in quotes")]
     if kind == "list_type":
         return [((), f"expected a list, got {_describe(error['input'])}")]
     message = str(error["msg"])

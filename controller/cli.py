@@ -1,0 +1,48 @@
+"""The `vipctl` command: one sub-command per task, each a thin call into the module doing it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from controller.cli_config import render_site
+from controller.site_config import load_site
+from devices.yamlconf import ConfigError
+
+# Exit status for a configuration that does not load (click uses 2 for usage errors too).
+EXIT_BAD_CONFIG = 2
+
+app = typer.Typer(
+    name="vipctl",
+    help="Runs a sales center's VIP reception procedure on its devices.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Runs a sales center's VIP reception procedure on its devices."""
+    # A callback keeps `vipctl <command>` a group even while it has a single command.
+
+
+@app.command("check-config")
+def check_config(
+    path: Annotated[Path, typer.Argument(help="The site file (YAML) to check.")],
+) -> None:
+    """Check a site file; print its devices and groups, or every problem with its line."""
+    try:
+        config = load_site(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise typer.Exit(EXIT_BAD_CONFIG) from None
+    render_site(config, Console())
+
+
+def main() -> None:
+    app()
