@@ -62,6 +62,9 @@ OFFLINE = "Offline"
 
 # Until the blaster has echoed or heard anything: IRremoteESP8266's stdAc::state_t defaults.
 CLIMATE_DEFAULTS: dict[str, StateValue] = {POWER: False, MODE: "off", SETPOINT: 25.0, FAN: "auto"}
+# Plausible setpoints in °C, wide on purpose (frost guards go down to ~8 °C): only garbage
+# falls outside. What a given unit accepts is its own business.
+SETPOINT_RANGE = (0.0, 50.0)
 # Mode sent when asked to power on while the last known mode is "off" (Mode Off means off).
 DEFAULT_ON_MODE = "auto"
 
@@ -151,9 +154,11 @@ def parse_ir_fan(value: object) -> str | None:
 
 
 def parse_ir_temp(value: object, celsius: bool = True) -> float | None:
+    """A temperature in °C, or None for anything no air conditioner could be set to."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
-    return float(value) if celsius else round((float(value) - 32) * 5 / 9, 1)
+    temp = float(value) if celsius else round((float(value) - 32) * 5 / 9, 1)
+    return temp if SETPOINT_RANGE[0] <= temp <= SETPOINT_RANGE[1] else None
 
 
 def temp_json(value: float) -> int | float:
@@ -257,7 +262,7 @@ class TasmotaCodec(Codec[TasmotaOptions]):
             return {key: plan[key] for key in {*desired, POWER, MODE}}
         if BRIGHTNESS in desired:
             return self._plan_light(desired)
-        return {POWER: self._power(desired)}
+        return {POWER: self._power(desired)} if POWER in desired else {}
 
     def decode(self, topic: str, payload: bytes) -> Update | None:
         if topic == self._topic("tele", "LWT"):

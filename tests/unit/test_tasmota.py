@@ -133,6 +133,7 @@ def test_switch_and_light_encode() -> None:
     sw = codec("switch")
     assert sw.encode({"power": False}) == [Message("cmnd/tasmota_switch/POWER", b"OFF")]
     assert sw.confirmation({"power": False}) == {"power": False}
+    assert (sw.encode({}), sw.confirmation({})) == ([], {})
     with pytest.raises(UnsupportedCommand):
         sw.encode({"brightness": 50})
     light = codec("light", "lamp")
@@ -235,7 +236,8 @@ def test_power_and_mode_rules() -> None:
     assert conditioner.confirmation({"mode": "off"}) == {"power": False, "mode": "off"}
     with pytest.raises(UnsupportedCommand):
         conditioner.encode({"power": True, "mode": "off"})
-    for bad in ({"mode": "turbo"}, {"fan": "max"}, {"setpoint": "24"}, {"brightness": 5}):
+    for bad in ({"mode": "turbo"}, {"fan": "max"}, {"setpoint": "24"}, {"setpoint": 99},
+                {"brightness": 5}):
         with pytest.raises(UnsupportedCommand):
             conditioner.encode(bad)
 
@@ -251,7 +253,8 @@ def test_climate_refusals_and_garbage() -> None:
     conditioner = ac()
     with pytest.raises(DecodeError, match="Wrong Vendor"):
         conditioner.decode("stat/tasmota/RESULT", DOC_WRONG_VENDOR)
-    for bad in ({"Mode": "Hot"}, {"Temp": "hot"}, {"Power": "maybe"}, {"FanSpeed": 9}):
+    for bad in ({"Mode": "Hot"}, {"Temp": "hot"}, {"Temp": 1e300}, {"Power": "maybe"},
+                {"FanSpeed": 9}):
         payload = json.dumps({"IRHVAC": {**ECHO, **bad}}).encode()
         with pytest.raises(DecodeError, match="IRHVAC"):
             conditioner.decode("stat/tasmota/RESULT", payload)
