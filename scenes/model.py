@@ -237,6 +237,7 @@ class AnnouncementDefaults(Strict):
 class Scene(Strict):
     name: str
     description: str = ""
+    # Below claims.OVERRIDE_PRIORITY (1000): a person's override outranks any scene.
     priority: Annotated[int, Field(ge=1, le=999)] = DEFAULT_SCENE_PRIORITY
     announcements: AnnouncementDefaults | None = None
     baseline: list[BaselineEntry] = Field(default_factory=list)

@@ -20,6 +20,9 @@ Anchor = Literal["start", "arrival", "show_flat", "departure"]
 ANCHORS: tuple[Anchor, ...] = ("start", "arrival", "show_flat", "departure")
 TRIGGERS: tuple[Anchor, ...] = ("arrival", "show_flat", "departure")
 END = "end"  # in `until` and `run_until`: the scene's restore
+# No step of a reception is days away from its anchor; a larger offset is a typo (and a
+# huge one would overflow timedelta).
+MAX_OFFSET = timedelta(days=2)
 
 # anchor, then optionally a sign and an amount in h/m/s, largest unit first (1h30m, 90s).
 _POINT = re.compile(r"(?P<anchor>\w+)\s*(?:(?P<sign>[+-])\s*(?P<amount>\S*))?")
@@ -53,8 +56,10 @@ class At:
             amount = _AMOUNT.fullmatch(match["amount"])
             if amount is None or not match["amount"]:
                 raise ValueError(f"{text!r} has a malformed offset: {_GRAMMAR}")
-            offset = timedelta(**{unit: int(amount[u] or 0) for u, unit in
-                                  (("h", "hours"), ("m", "minutes"), ("s", "seconds"))})
+            seconds = sum(int(amount[u] or 0) * n for u, n in (("h", 3600), ("m", 60), ("s", 1)))
+            if seconds > MAX_OFFSET.total_seconds():
+                raise ValueError(f"{text!r}: an offset is at most {MAX_OFFSET.days} days")
+            offset = timedelta(seconds=seconds)
             if match["sign"] == "-":
                 offset = -offset
         if anchor != "start" and offset < timedelta(0):

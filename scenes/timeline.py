@@ -14,7 +14,7 @@ from typing import Literal
 
 from devices.model import Announcement
 from scenes.model import DEFAULT_ANNOUNCE_PRIORITY, DEFAULT_LANG, Cue, Hold, Scene
-from scenes.offsets import ANCHORS, TRIGGERS, At, Until
+from scenes.offsets import TRIGGERS, At, Until
 from scenes.templates import GuestValue, render
 
 # A cue this close after its due time is on time whatever its late policy: it covers the
@@ -33,9 +33,10 @@ class Clock:
     def __post_init__(self) -> None:
         if not self.speed > 0:
             raise ValueError(f"speed must be positive, not {self.speed}")
-        for name, when in {"start": self.start, **self.triggers}.items():
-            if name not in ANCHORS:
+        for name in self.triggers:
+            if name not in TRIGGERS:
                 raise ValueError(f"{name!r} is not a trigger; triggers are {', '.join(TRIGGERS)}")
+        for name, when in {"start": self.start, **self.triggers}.items():
             if when.tzinfo is None or when.utcoffset() is None:
                 raise ValueError(f"{name} time {when.isoformat()} has no timezone")
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+from devices.model import State
 from scenes.claims import OVERRIDE_LAYER, ClaimTable
 
-ON, OFF = {"power": True}, {"power": False}
+ON: State = {"power": True}
+OFF: State = {"power": False}
 LIGHTS, MUSIC, AC = "model_area_lights", "background_music", "vip_room_ac"
 
 
@@ -170,10 +172,10 @@ def test_a_hold_is_enforced_while_its_value_decides() -> None:
 def test_back_to_back_visits_overlap() -> None:
     """B's preparation (AC at T-45, lights at T-5) runs before A's restore."""
     table = ClaimTable()
-    before = {LIGHTS: OFF, AC: {"power": False}}
+    before: dict[str, State] = {LIGHTS: OFF, AC: {"power": False}}
     table.claim("visit:A", 50, AC, {"power": True, "setpoint": 24}, reported=before[AC])
     table.claim("visit:A", 50, LIGHTS, ON, reported=before[LIGHTS], hold=True)
-    now = {LIGHTS: ON, AC: {"power": True, "setpoint": 24}}
+    now: dict[str, State] = {LIGHTS: ON, AC: {"power": True, "setpoint": 24}}
     assert table.claim("visit:B", 50, AC, {"power": True, "setpoint": 23},
                        reported=now[AC]) == {"setpoint": 23}
     assert table.claim("visit:B", 50, LIGHTS, ON, reported=now[LIGHTS], hold=True) == {}

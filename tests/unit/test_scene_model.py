@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import random
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,21 @@ def test_negative_trigger_offset_is_explained(text: str) -> None:
     with pytest.raises(ValueError, match=f"only start can take a negative offset \\({anchor} "
                        "is a trigger, not known in advance"):
         At.parse(text)
+
+
+@pytest.mark.parametrize("text", ["start-99999999999999999999h", "departure+49h", "start+3000m"])
+def test_huge_offsets_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="an offset is at most 2 days"):
+        At.parse(text)
+    assert At.parse("start-48h") == At("start", -timedelta(days=2))
+
+
+@pytest.mark.parametrize("value", [None, 3.5, [], {"anchor": "start"}, True])
+def test_non_text_offsets_are_field_errors(value: Any) -> None:
+    data = scene(cues=[{**MINIMAL["cues"][0], "at": value}])
+    [(where, message)] = errors(data)
+    assert where == "cues.0.at"
+    assert "is not a point of the visit" in message
 
 
 def test_offset_in_a_cue_is_a_field_error() -> None:
@@ -441,3 +458,39 @@ def test_vip_reception_staff_reminders_and_announcements(vip: Scene) -> None:
         "show_flat": "{surname}{honorific}即将参观样板房,请样板房管家做好准备",
         "departure": "{surname}{honorific}即将离开,请销售人员在门口列队送别",
     }
+
+
+def test_vip_reception_round_trips_through_json(vip: Scene) -> None:
+    text = vip.model_dump_json(by_alias=True, exclude_none=True)
+    assert Scene.model_validate_json(text) == vip
+    assert '"late":{"run_until":"departure"}' in text
+    assert Scene.model_json_schema(by_alias=True)["title"] == "Scene"
+
+
+def test_docs_example_loads() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "scenes.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"```yaml\n(.*?)```", doc, re.S)
+    s = load_scene_from_text(example, filename="docs/scenes.md", known_targets=DEMO_TARGETS,
+                             target_attributes=DEMO_ATTRIBUTES)
+    assert [c.id for c in s.preparation()] == ["p10-air-conditioning", "p7-fountain"]
+
+
+def test_mangled_scene_files_give_config_errors_only() -> None:
+    """Random edits of the shipped file: each one loads or is refused, nothing else escapes."""
+    base = DEFAULT_SCENE.read_text(encoding="utf-8")
+    rng = random.Random(7)
+    alphabet = "{}[]:-+ \n'\"!09hms_总&*|>"
+    files: set[str] = set()
+    refused = 0
+    for _ in range(120):
+        text = list(base)
+        for _ in range(rng.randint(1, 4)):
+            k = rng.randrange(len(text))
+            text[k:k + rng.randint(0, 1)] = rng.choice(alphabet) * rng.randint(0, 1)
+        try:
+            load_scene_from_text("".join(text), filename="mangled.yaml")
+        except ConfigError as e:
+            refused += 1
+            files.update(p.file for p in e.problems)
+    assert refused > 20
+    assert files == {"mangled.yaml"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scenes.templates import TemplateError, address_form, placeholders, render
+from scenes.templates import GuestValue, TemplateError, address_form, placeholders, render
 
 ARRIVAL = "{surname}{honorific}已到访,请各岗位做好接待工作"
 
@@ -21,8 +21,9 @@ def test_title_form() -> None:
 
 
 def test_every_placeholder() -> None:
-    guest = {"surname": "王", "honorific": "先生", "title": "总经理", "full_name": "王建国",
-             "party_size": 3, "car_plate": "沪A·12345", "site": "演示案场"}
+    guest: dict[str, GuestValue] = {
+        "surname": "王", "honorific": "先生", "title": "总经理", "full_name": "王建国",
+        "party_size": 3, "car_plate": "沪A·12345", "site": "演示案场"}
     text = "{site}:{full_name}({surname}{honorific},{title})一行{party_size}人,车牌{car_plate}"
     assert render(text, guest) == "演示案场:王建国(王先生,总经理)一行3人,车牌沪A·12345"
 

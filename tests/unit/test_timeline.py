@@ -98,6 +98,7 @@ def test_holds_begin_and_end(vip: Scene) -> None:
     ({"start": datetime(2026, 12, 1, 15, 0)}, "start time 2026-12-01T15:00:00 has no timezone"),
     ({"triggers": {"arrival": datetime(2026, 12, 1, 15, 0)}}, "arrival time"),
     ({"triggers": {"show-flat": START}}, "'show-flat' is not a trigger"),
+    ({"triggers": {"start": START}}, "'start' is not a trigger"),
     ({"speed": 0}, "speed must be positive"),
     ({"speed": -1.0}, "speed must be positive"),
 ])
