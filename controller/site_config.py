@@ -244,10 +244,17 @@ class SiteConfig(_Section):
         return config
 
     @model_validator(mode="after")
-    def _unique_addresses(self) -> SiteConfig:
+    def _devices_fit_together(self) -> SiteConfig:
         problems: list[FieldError] = []
         owners: dict[tuple[Any, ...], str] = {}
         for device_id, device in self.devices.items():
+            if device.command is not None:
+                try:
+                    _merged(self.commands, device.command)
+                except ValidationError:
+                    problems.append(FieldError(
+                        "with the site's commands policy filled in, max_backoff is below "
+                        "backoff", at=("devices", device_id, "command")))
             field, address = _address(device.binding)
             other = owners.setdefault(address, device_id)
             if other != device_id:
@@ -266,11 +273,17 @@ class SiteConfig(_Section):
         raise UnknownTarget(target, [*self.devices, *self.groups])
 
     def policy_for(self, device_id: str) -> CommandPolicy:
-        """The device's own command policy, else the site's."""
+        """The site's command policy, with the fields the device's own `command:` gives."""
         device = self.devices.get(device_id)
         if device is None:
             raise UnknownTarget(device_id, self.devices)
-        return device.command or self.commands
+        return self.commands if device.command is None else _merged(self.commands, device.command)
+
+
+def _merged(site: CommandPolicy, own: CommandPolicy) -> CommandPolicy:
+    return CommandPolicy.model_validate(
+        {**site.model_dump(), **own.model_dump(exclude_unset=True)}
+    )
 
 
 def _group_problems(data: Any) -> list[FieldError]:

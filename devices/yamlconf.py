@@ -31,7 +31,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
-Loc = tuple[str | int, ...]
+Loc = tuple[str | int, ...]  # a path as pydantic names it: keys and list indexes
+_Path = tuple[typing.Hashable, ...]  # a path in the file: YAML keys can also be numbers, dates...
 
 # YAML's merge key (`<<: *defaults`): its value is merged, never a key of its own.
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -120,12 +121,12 @@ class _Reader:
     def __init__(self, filename: str, loader: yaml.SafeLoader) -> None:
         self.filename = filename
         self.loader = loader
-        self.lines: dict[Loc, int] = {}
+        self.lines: dict[_Path, int] = {}
         self.problems: list[Problem] = []
         self._active: set[int] = set()
         self._count = 0
 
-    def build(self, node: yaml.Node, path: Loc) -> Any:
+    def build(self, node: yaml.Node, path: _Path) -> Any:
         self.lines.setdefault(path, node.start_mark.line + 1)
         self._count += 1
         if self._count > _MAX_NODES:
@@ -147,7 +148,7 @@ class _Reader:
         finally:
             self._active.discard(id(node))
 
-    def _mapping(self, node: yaml.MappingNode, path: Loc) -> dict[Any, Any]:
+    def _mapping(self, node: yaml.MappingNode, path: _Path) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         first_line: dict[Any, int] = {}
         merges: list[yaml.Node] = []
@@ -160,6 +161,9 @@ class _Reader:
                 continue
             key = self.loader.construct_object(key_node)
             line = key_node.start_mark.line + 1
+            if not isinstance(key, typing.Hashable):
+                self._problem(key_node, path, f"a key cannot be a {type(key).__name__}")
+                continue
             if key in first_line:
                 message = f"duplicate key {key!r} (first defined at line {first_line[key]})"
                 self.problems.append(Problem(self.filename, line, _format(*path, key), message))
@@ -178,13 +182,18 @@ class _Reader:
                     result.setdefault(key, value)
         return result
 
-    def _problem(self, node: yaml.Node, path: Loc, message: str) -> None:
+    def _problem(self, node: yaml.Node, path: _Path, message: str) -> None:
         line = node.start_mark.line + 1
         self.problems.append(Problem(self.filename, line, _format(*path), message))
 
 
-def _parse(text: str, filename: str) -> tuple[Any, dict[Loc, int]]:
-    loader = yaml.SafeLoader(text)
+def _parse(text: str, filename: str) -> tuple[Any, dict[_Path, int]]:
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character; PyYAML checks them up front
+        at = text.count("\n", 0, exc.position) + 1
+        message = f"character #x{exc.character:04x} is not allowed in YAML"
+        raise ConfigError([Problem(filename, at, "", message)]) from None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -215,7 +224,7 @@ def _parse(text: str, filename: str) -> tuple[Any, dict[Loc, int]]:
 
 
 def _problems(
-    exc: ValidationError, model: type[BaseModel], data: Any, lines: dict[Loc, int], filename: str
+    exc: ValidationError, model: type[BaseModel], data: Any, lines: dict[_Path, int], filename: str
 ) -> list[Problem]:
     seen: dict[tuple[int | None, str, str], Problem] = {}
     for error in exc.errors():
@@ -227,7 +236,7 @@ def _problems(
     return sorted(seen.values(), key=lambda p: p.line or 0)
 
 
-def _nearest_line(path: Loc, lines: dict[Loc, int]) -> int | None:
+def _nearest_line(path: Loc, lines: dict[_Path, int]) -> int | None:
     for n in range(len(path), -1, -1):
         if path[:n] in lines:
             return lines[path[:n]]

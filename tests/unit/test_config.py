@@ -399,11 +399,25 @@ groups:
 """))
     assert config.resolve("lights") == ["spotlights", "hall_lights"]
     assert config.resolve("spotlights") == ["spotlights"]
-    assert config.policy_for("spotlights").confirm_timeout == 9
+    assert config.policy_for("spotlights") == CommandPolicy(confirm_timeout=9)
     with pytest.raises(UnknownTarget, match=r"'light' is not a device or group.*'lights'"):
         config.resolve("light")
     with pytest.raises(UnknownTarget):
         config.policy_for("lights")
+
+
+def test_device_command_policy_fills_in_from_the_site(tmp_path: Path) -> None:
+    site_policy = "commands: {confirm_timeout: 1.5, backoff: 2}\n"
+    text = HEAD + LIGHT + "    command: {retries: 0}\n" + site_policy
+    config = load_site(write(tmp_path, text))
+    assert config.policy_for("hall_lights") == CommandPolicy(
+        confirm_timeout=1.5, retries=0, backoff=2, max_backoff=10
+    )
+    path = write(tmp_path, text.replace("{retries: 0}", "{max_backoff: 1}"))
+    assert problems(path) == [
+        f"{path}:10: devices.hall_lights.command: with the site's commands policy filled in, "
+        "max_backoff is below backoff"
+    ]
 
 
 def test_command_policy_backoff_doubles_up_to_the_cap() -> None:
@@ -519,3 +533,40 @@ def test_problem_formatting() -> None:
 def test_site_config_model_validates_from_text_too() -> None:
     config = load_model_from_text(HEAD + LIGHT, SiteConfig, filename="inline.yaml")
     assert list(config.devices) == ["hall_lights"]
+
+
+def test_control_characters_and_odd_keys_are_problems(tmp_path: Path) -> None:
+    path = write(tmp_path, HEAD + LIGHT + "    name: a\x00b\n")
+    assert problems(path) == [f"{path}:10: character #x0000 is not allowed in YAML"]
+    path = write(tmp_path, HEAD + "  !!set a: 1\n")
+    assert problems(path) == [f"{path}:7: devices: a key cannot be a set"]
+
+
+# Fragments a hand-edited file might gain by mistake, YAML's sharper edges among them.
+GARBAGE = ["{", "}", "[", "]", ":", "- ", "&a ", "*a", "<<: *a\n", "!!set ", "!!binary ", "~",
+           "\t", "'", '"', "yes", ".nan", "? ", "---\n", "\x00", "!foo ", "2024-01-01", "|\n"]
+
+
+def test_mangled_files_give_problems_never_crashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    monkeypatch.setenv("VIPCTL_MQTT_PASSWORD", "x")
+    original = (REPO / "config" / "example-site.yaml").read_text(encoding="utf-8")
+    rng = random.Random(20261128)
+    refused = 0
+    for _ in range(300):
+        text = original
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(text))
+            if rng.random() < 0.6:
+                text = text[:at] + rng.choice(GARBAGE) + text[at:]
+            else:
+                text = text[:at] + text[at + rng.randint(1, 20):]
+        found: list[Problem] = []
+        try:
+            load_model_from_text(text, SiteConfig, filename="mangled.yaml")
+        except ConfigError as exc:
+            found = exc.problems
+            refused += 1
+        assert all(p.line is None or 1 <= p.line <= text.count("\n") + 1 for p in found)
+    assert refused > 150  # the mangling really breaks most files
