@@ -246,7 +246,7 @@ def _nearest_line(path: Loc, lines: dict[_Path, int]) -> int | None:
 def _explain(error: Any, model: type[BaseModel]) -> list[tuple[Loc, str]]:
     """(path below the error's loc, message) pairs for one pydantic error."""
     kind, loc, ctx = error["type"], tuple(error["loc"]), error.get("ctx") or {}
-    if kind == "value_error" and isinstance(ctx.get("error"), FieldError):
+    if kind == "value_error" and isinstance(ctx.get("error"), FieldError) and ctx["error"].issues:
         return ctx["error"].issues  # type: ignore[no-any-return]
     if kind == "union_tag_invalid":
         expected = ", ".join(re.findall(r"'([^']*)'", ctx["expected_tags"]))
