@@ -158,6 +158,16 @@ class EventRow(Base):
     result: Mapped[str | None] = mapped_column(String(32))
 
 
+class KeyValueRow(Base):
+    """Small pieces of daemon state that must survive a restart (the claim table)."""
+
+    __tablename__ = "kv"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Database:
     """An engine and its sessions. Use `read()` and `write()`, each one short transaction."""
@@ -193,6 +203,19 @@ class Database:
             raise RuntimeError("schedule_lock row missing")
         lock.generation += 1
         session.flush()
+
+    def load_value(self, key: str) -> dict[str, Any] | None:
+        with self.read() as session:
+            row = session.get(KeyValueRow, key)
+            return None if row is None else dict(row.value)
+
+    def save_value(self, key: str, value: dict[str, Any]) -> None:
+        with self.write() as session:
+            row = session.get(KeyValueRow, key)
+            if row is None:
+                session.add(KeyValueRow(key=key, value=value, updated_at=utc_now()))
+            else:
+                row.value, row.updated_at = value, utc_now()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from devices.conventions.base import ConventionOptions
@@ -21,11 +21,9 @@ class DeviceSpec(Protocol):
     @property
     def name(self) -> str | None: ...
     @property
-    def mqtt(self) -> ConventionOptions: ...
+    def binding(self) -> ConventionOptions: ...
     @property
     def optimistic(self) -> bool: ...
-    @property
-    def command(self) -> Any: ...
 
 
 class UnknownTarget(DeviceError):
@@ -46,16 +44,16 @@ class DeviceRegistry:
         groups: Mapping[str, Sequence[str]],
         *,
         transport: MqttTransport,
-        default_policy: Policy,
+        policy_for: Callable[[str], Policy],
         listener: Listener | None = None,
     ) -> DeviceRegistry:
         devices = [
             Device(
                 device_id,
                 kind=spec.kind,
-                codec=make_codec(device_id, spec.kind, spec.mqtt),
+                codec=make_codec(device_id, spec.kind, spec.binding),
                 transport=transport,
-                policy=spec.command or default_policy,
+                policy=policy_for(device_id),
                 name=spec.name,
                 optimistic=spec.optimistic,
                 listener=listener,

@@ -24,16 +24,16 @@ class SimSpec(Protocol):
     @property
     def kind(self) -> Kind: ...
     @property
-    def mqtt(self) -> ConventionOptions: ...
+    def binding(self) -> ConventionOptions: ...
 
 
 def make_simulator(
     device_id: str, spec: SimSpec, *, host: str, port: int, topic_prefix: str = ""
 ) -> SimulatedDevice:
-    convention = str(getattr(spec.mqtt, "convention"))  # noqa: B009
+    convention = str(getattr(spec.binding, "convention"))  # noqa: B009
     module: Any = importlib.import_module(MODULES[convention])
     sim: SimulatedDevice = module.make(
-        device_id, spec.kind, spec.mqtt, host=host, port=port, topic_prefix=topic_prefix
+        device_id, spec.kind, spec.binding, host=host, port=port, topic_prefix=topic_prefix
     )
     return sim
 

@@ -1,0 +1,155 @@
+"""Start-up, supervision and shutdown of everything vipctl runs in one asyncio process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from controller.db import Database, open_database
+from controller.engine import Engine
+from controller.events import EventLog
+from controller.executor import Executor
+from controller.ledger import StepLedger
+from controller.site_config import SiteConfig
+from controller.visits import VisitBook, VisitRequest
+from devices.device import DeviceEvent
+from devices.registry import DeviceRegistry
+from devices.transports.mqtt import MqttSettings, MqttTransport
+from scenes.model import Scene
+
+log = logging.getLogger(__name__)
+
+# How long start-up waits for the broker before going on without it (the transport keeps
+# trying in the background; commands wait for it).
+BROKER_WAIT_S = 5.0
+# A button's "VIP now" has no guest name: 贵宾 ("honoured guest") reads naturally in every
+# announcement template ({surname}{honorific} → 贵宾).
+ANONYMOUS_GUEST = {"surname": "贵", "honorific": "宾"}
+
+
+def mqtt_settings(site: SiteConfig) -> MqttSettings:
+    m = site.mqtt
+    host, port, tls = m.connection
+    return MqttSettings(
+        host=host, port=port, tls=tls, ca_file=str(m.ca_file) if m.ca_file else None,
+        username=m.username.get_secret_value() if m.username else None,
+        password=m.password.get_secret_value() if m.password else None,
+        client_id=m.client_id, keepalive=m.keepalive, topic_prefix=m.topic_prefix,
+        status_topic=m.status_topic,
+    )
+
+
+def teardown_of(scene: Scene) -> timedelta:
+    """P1's gap after a visit: from the departure to the restore (e.g. departure+5m)."""
+    at = scene.restore.at
+    return at.offset if at.anchor == "departure" else timedelta(0)
+
+
+class Daemon:
+    """Everything wired together. `async with Daemon(...)` or start()/stop()."""
+
+    def __init__(
+        self,
+        site: SiteConfig,
+        scene: Scene,
+        *,
+        speed: float = 1.0,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.site = site
+        self.scene = scene
+        self.speed = speed
+        self.tz = site.site.tz
+        self.clock = clock or (lambda: datetime.now(self.tz))
+        self.db: Database = open_database(site.database.url)
+        self.events = EventLog(self.db)
+        self.ledger = StepLedger(self.db)
+        self.book = VisitBook(self.db, tz=self.tz, teardown=teardown_of(scene))
+        self.transport = MqttTransport(mqtt_settings(site))
+        self.registry = DeviceRegistry.build(
+            site.devices, site.groups, transport=self.transport, policy_for=site.policy_for,
+        )
+        self.executor = Executor(registry=self.registry, events=self.events, db=self.db)
+        self.engine = Engine(
+            scene=scene, executor=self.executor, book=self.book, ledger=self.ledger,
+            events=self.events, tz=self.tz, clock=self.clock, speed=speed,
+        )
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._started = False
+        self.stopping = asyncio.Event()
+        for device_id, spec in site.devices.items():
+            if spec.triggers:
+                self.registry[device_id].add_listener(self._on_button)
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        await self.transport.start()
+        try:
+            await self.transport.wait_connected(BROKER_WAIT_S)
+        except TimeoutError:
+            log.warning("broker %s not reachable yet; going on, commands will wait for it",
+                        self.site.mqtt.url)
+        await self.engine.start()
+        log.info("vipctl running for %s (%d devices, speed x%g)",
+                 self.site.site.name, len(self.registry.devices), self.speed)
+
+    async def stop(self) -> None:
+        """Stop in reverse order of start. Idempotent."""
+        if not self._started:
+            return
+        self._started = False
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.engine.stop()
+        await self.executor.close()
+        await self.transport.close()
+        self.db.close()
+
+    async def __aenter__(self) -> Daemon:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def run_until_signalled(self) -> None:
+        """Run until SIGTERM or SIGINT, then shut down cleanly."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, self.stopping.set)
+        async with self:
+            await self.stopping.wait()
+
+    # --- buttons ---------------------------------------------------------------------------
+
+    def _on_button(self, event: DeviceEvent) -> None:
+        if event.kind != "action":
+            return
+        spec = self.site.devices[event.device_id]
+        action = event.detail.get("action")
+        trigger = next((t for a, t in spec.triggers.items() if a == action), None)
+        if trigger is None:
+            return
+        source = f"button:{event.device_id}"
+        task = asyncio.ensure_future(self.press(str(trigger), source=source))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def press(self, trigger: str, *, source: str) -> str:
+        """A trigger from any source (button, API, CLI): the one path for all of them."""
+        if trigger == "vip_now":
+            request = VisitRequest.model_validate(
+                {**ANONYMOUS_GUEST, "start": self.clock()}, context={"tz": self.tz})
+            visit = await self.engine.vip_now(request, source=source)
+            return f"vip_now: {visit.id}"
+        result = await self.engine.trigger(trigger, source=source)
+        return result.message

@@ -1,0 +1,352 @@
+"""The reception engine: visits on a schedule, triggers, cues, holds and the restore.
+
+The database is the truth. `reconcile(visit)` looks at a visit as stored (its start, the
+times its triggers happened, the steps already done) and makes the scheduler match: jobs
+for what is still ahead, an immediate run (or a recorded skip) for what is overdue. It is
+called at start-up for every open visit and after every change, so a restart, a move or a
+trigger all take the same path, and the ledger makes each step happen once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from controller.events import EventLog
+from controller.executor import Executor
+from controller.ledger import StepLedger
+from controller.visits import (
+    FREE,
+    IllegalTransition,
+    Visit,
+    VisitBook,
+    VisitRequest,
+    VisitStatus,
+)
+from scenes.model import Cue, Scene
+from scenes.timeline import announcements, lateness_decision, plan, plan_holds, restore_time
+from scenes.timeline import preparation as preparation_cues
+
+log = logging.getLogger(__name__)
+
+S = VisitStatus
+TRIGGERS = ("arrival", "show_flat", "departure")
+# trigger → the status it moves a visit to
+TRIGGER_STATUS = {"arrival": S.ARRIVED, "show_flat": S.AT_SHOW_FLAT, "departure": S.DEPARTING}
+STATUS_TRIGGER = {v: k for k, v in TRIGGER_STATUS.items()}
+# How long before its start a booked visit counts as "the next one" for an arrival press
+# (a guest a little early), at speed 1.
+ARRIVAL_WINDOW = timedelta(hours=2)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerResult:
+    trigger: str
+    visit_id: str | None
+    accepted: bool
+    message: str
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        scene: Scene,
+        executor: Executor,
+        book: VisitBook,
+        ledger: StepLedger,
+        events: EventLog,
+        tz: ZoneInfo,
+        clock: Callable[[], datetime],
+        speed: float = 1.0,
+    ) -> None:
+        self.scene = scene
+        self.executor = executor
+        self.book = book
+        self.ledger = ledger
+        self.events = events
+        self.tz = tz
+        self.clock = clock
+        self.speed = speed
+        self.layer_priority = scene.priority
+        self.scheduler = AsyncIOScheduler(timezone=tz)
+        self._running: set[asyncio.Task[Any]] = set()
+        self._lock = asyncio.Lock()  # one step at a time: steps read and write the claims
+        self._current: str | None = None
+        executor.current_visit = lambda: self._current
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the scheduler (inside the running loop, as APScheduler requires) and rebuild."""
+        self.scheduler.start()
+        for entry in self.scene.baseline:
+            await self.executor.baseline(entry.target, entry.state.as_state())
+        for visit in self.open_visits():
+            await self.reconcile(visit)
+        self._spawn(self.executor.reassert_all())
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    def open_visits(self) -> list[Visit]:
+        return [v for v in self.book.list() if v.status not in FREE]
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # --- visits -----------------------------------------------------------------------------
+
+    async def book_visit(self, request: VisitRequest, *, source: str) -> Visit:
+        visit = self.book.book(request, source)
+        self.events.append("visit", visit_id=visit.id, source=source,
+                           detail={"action": "booked", "start": visit.start.isoformat(),
+                                   "guest": visit.salutation}, result="ok")
+        await self.reconcile(visit)
+        return visit
+
+    async def move_visit(
+        self, visit_id: str, start: datetime, duration: timedelta | None, *, source: str
+    ) -> Visit:
+        visit = self.book.move(visit_id, start, duration)
+        self.events.append("visit", visit_id=visit.id, source=source,
+                           detail={"action": "moved", "start": visit.start.isoformat()},
+                           result="ok")
+        await self.reconcile(visit)
+        return visit
+
+    async def cancel_visit(self, visit_id: str, reason: str, *, source: str) -> Visit:
+        before = self.book.get(visit_id)
+        visit = self.book.cancel(visit_id, reason)
+        self._unschedule(visit_id)
+        self.events.append("visit", visit_id=visit_id, source=source,
+                           detail={"action": "cancelled", "reason": reason}, result="ok")
+        if before.status is not S.BOOKED or self.ledger.done(visit_id):
+            await self._restore(visit_id, why="cancelled")
+        return visit
+
+    async def vip_now(self, request: VisitRequest, *, source: str) -> Visit:
+        """An unbooked visit: the preparation runs at once, in order, then arrival is awaited."""
+        visit = self.book.book(request.model_copy(update={"start": self.now()}), source)
+        self.events.append("visit", visit_id=visit.id, source=source,
+                           detail={"action": "vip-now", "guest": visit.salutation}, result="ok")
+        for cue in preparation_cues(self.scene):
+            await self._run_cue(visit.id, cue.id, force=True)
+        await self.reconcile(self.book.get(visit.id))
+        return self.book.get(visit.id)
+
+    # --- triggers ---------------------------------------------------------------------------
+
+    def target_for(self, trigger: str, visit_id: str | None) -> Visit | None:
+        if visit_id is not None:
+            return self.book.get(visit_id)
+        now = self.now()
+        current = self.book.current(now)
+        if current is not None:
+            return current
+        if trigger != "arrival":
+            return None
+        window = ARRIVAL_WINDOW / self.speed
+        upcoming = [v for v in self.open_visits()
+                    if v.status in (S.BOOKED, S.PREPARING) and v.start - window <= now <= v.end]
+        return min(upcoming, key=lambda v: abs(v.start - now), default=None)
+
+    async def trigger(self, trigger: str, *, source: str, visit_id: str | None = None,
+                      ) -> TriggerResult:
+        """arrival / show_flat / departure, from a button, the API or the CLI: one path."""
+        if trigger not in TRIGGERS:
+            raise ValueError(f"{trigger!r} is not a trigger; triggers are {', '.join(TRIGGERS)}")
+        visit = self.target_for(trigger, visit_id)
+        if visit is None:
+            message = f"no visit to apply {trigger} to"
+            self.events.append("trigger", source=source, detail={"trigger": trigger,
+                               "message": message}, result="ignored")
+            return TriggerResult(trigger, None, False, message)
+        current = self.book.current(self.now())
+        if current is not None and current.id != visit.id and visit.status not in (S.BOOKED,):
+            message = f"{visit.id} is not the current visit ({current.id} is)"
+            return self._refuse(trigger, visit, source, message)
+        done_at = visit.entered.get(TRIGGER_STATUS[trigger])
+        if done_at is not None:
+            message = (f"{trigger} for {visit.salutation} was already done at "
+                       f"{done_at.astimezone(self.tz):%H:%M:%S}; nothing repeated")
+            return self._refuse(trigger, visit, source, message)
+        try:
+            if trigger == "arrival" and visit.status is S.BOOKED:
+                # The guest came before the preparation: do it now, before the welcome.
+                self.book.set_status(visit.id, S.PREPARING)
+                for cue in preparation_cues(self.scene):
+                    await self._run_cue(visit.id, cue.id, force=True)
+            visit = self.book.set_status(visit.id, TRIGGER_STATUS[trigger])
+        except IllegalTransition as exc:
+            message = f"{trigger} cannot follow {exc.from_status.value} for {visit.salutation}"
+            return self._refuse(trigger, visit, source, message)
+        self.events.append("trigger", visit_id=visit.id, source=source,
+                           detail={"trigger": trigger, "guest": visit.salutation}, result="ok")
+        self._current = visit.id
+        await self.reconcile(visit)
+        return TriggerResult(trigger, visit.id, True, f"{trigger}: {visit.salutation}")
+
+    def _refuse(self, trigger: str, visit: Visit, source: str, message: str) -> TriggerResult:
+        self.events.append("trigger", visit_id=visit.id, source=source,
+                           detail={"trigger": trigger, "message": message}, result="ignored")
+        return TriggerResult(trigger, visit.id, False, message)
+
+    # --- the schedule -----------------------------------------------------------------------
+
+    def triggers_of(self, visit: Visit) -> dict[str, datetime]:
+        return {STATUS_TRIGGER[s]: at for s, at in visit.entered.items() if s in STATUS_TRIGGER}
+
+    async def reconcile(self, visit: Visit) -> None:
+        """Make the scheduler match the stored visit: schedule what's ahead, run what's due."""
+        self._unschedule(visit.id)
+        if visit.status in FREE:
+            return
+        now = self.now()
+        triggers = self.triggers_of(visit)
+        done = self.ledger.done(visit.id)
+        overdue: list[str] = []
+        for planned in plan(self.scene, start=visit.start, triggers=triggers, speed=self.speed):
+            if planned.due is None or planned.cue.id in done:
+                continue
+            if planned.due > now:
+                self._at(planned.due, visit.id, planned.cue.id)
+            elif lateness_decision(planned, now) == "run":
+                overdue.append(planned.cue.id)
+            elif self.ledger.claim(visit.id, planned.cue.id):
+                self.ledger.mark(visit.id, planned.cue.id, "skipped-late")
+                self.events.append("cue", visit_id=visit.id, detail={
+                    "cue": planned.cue.id, "due": planned.due.isoformat(),
+                    "message": "stale: skipped"}, result="skipped")
+        for ph in plan_holds(self.scene, start=visit.start, triggers=triggers, speed=self.speed):
+            key = f"hold:{ph.hold.id}"
+            if ph.begins is None or key in done:
+                continue
+            if ph.begins > now:
+                self._at(ph.begins, visit.id, key)
+            else:
+                overdue.append(key)
+        restore_at = restore_time(self.scene, start=visit.start, triggers=triggers,
+                                  speed=self.speed)
+        if restore_at is not None and "restore" not in done:
+            if restore_at > now:
+                self._at(restore_at, visit.id, "restore")
+            else:
+                overdue.append("restore")
+        for key in overdue:
+            self._spawn(self.step(visit.id, key))
+
+    def _at(self, when: datetime, visit_id: str, key: str) -> None:
+        self.scheduler.add_job(
+            self.step, "date", run_date=when, args=[visit_id, key], id=f"{visit_id}|{key}",
+            replace_existing=True, misfire_grace_time=None, coalesce=True,
+        )
+
+    def _unschedule(self, visit_id: str) -> None:
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(f"{visit_id}|"):
+                job.remove()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    # --- steps ------------------------------------------------------------------------------
+
+    async def step(self, visit_id: str, key: str) -> None:
+        """One scheduled step of a visit: a cue, a hold beginning, or the restore."""
+        try:
+            visit = self.book.get(visit_id)
+            if visit.status in FREE:
+                return
+            if key == "restore":
+                await self._restore(visit_id, why="visit over")
+            elif key.startswith("hold:"):
+                await self._begin_hold(visit, key)
+            else:
+                await self._run_cue(visit_id, key)
+        except Exception:  # a step must never take the scheduler down
+            log.exception("step %s of %s failed", key, visit_id)
+            self.events.append("alert", visit_id=visit_id,
+                               detail={"step": key, "message": "step crashed; see the log"},
+                               result="failed")
+
+    def _cue(self, cue_id: str) -> Cue:
+        return next(c for c in self.scene.cues if c.id == cue_id)
+
+    async def _run_cue(self, visit_id: str, cue_id: str, *, force: bool = False) -> None:
+        async with self._lock:
+            if not self.ledger.claim(visit_id, cue_id):
+                return
+            visit = self.book.get(visit_id)
+            if visit.status is S.BOOKED:
+                visit = self.book.set_status(visit_id, S.PREPARING)
+            self._current = self._current or visit_id
+            cue = self._cue(cue_id)
+            self.events.append("cue", visit_id=visit_id, detail={
+                "cue": cue.id, "description": cue.description, "forced": force}, result="started")
+            ok = True
+            for action in cue.actions:
+                results = await self.executor.apply(
+                    self.layer(visit_id), self.layer_priority, action.target,
+                    action.state.as_state(), hold=False, visit_id=visit_id, step=cue.id)
+                ok = ok and all(r.ok for r in results)
+            for intercom, announcement in announcements(self.scene, cue, self.guest(visit),
+                                                        key=visit_id):
+                ok = await self.executor.announce(intercom, announcement, visit_id=visit_id,
+                                                  step=cue.id) and ok
+            self.ledger.mark(visit_id, cue_id, "ok" if ok else "failed")
+            self.events.append("cue", visit_id=visit_id, detail={"cue": cue.id},
+                               result="ok" if ok else "failed")
+
+    async def _begin_hold(self, visit: Visit, key: str) -> None:
+        async with self._lock:
+            if not self.ledger.claim(visit.id, key):
+                return
+            hold = next(h for h in self.scene.holds if f"hold:{h.id}" == key)
+            results = await self.executor.apply(
+                self.layer(visit.id), self.layer_priority, hold.target, hold.state.as_state(),
+                hold=True, visit_id=visit.id, step=key)
+            ok = all(r.ok for r in results)
+            self.ledger.mark(visit.id, key, "ok" if ok else "failed")
+
+    async def _restore(self, visit_id: str, *, why: str) -> None:
+        async with self._lock:
+            if not self.ledger.claim(visit_id, "restore"):
+                return
+            commands = await self.executor.release(self.layer(visit_id), visit_id=visit_id,
+                                                   step="restore")
+            self.ledger.mark(visit_id, "restore", "ok")
+            self.events.append("restore", visit_id=visit_id,
+                               detail={"why": why, "commands": commands}, result="ok")
+            visit = self.book.get(visit_id)
+            if visit.status is S.DEPARTING:
+                self.book.set_status(visit_id, S.DONE)
+            if self._current == visit_id:
+                self._current = None
+            self._unschedule(visit_id)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    @staticmethod
+    def layer(visit_id: str) -> str:
+        return f"visit:{visit_id}"
+
+    def guest(self, visit: Visit) -> dict[str, str]:
+        return {
+            "surname": visit.surname, "honorific": visit.honorific,
+            "title": visit.title or "", "full_name": visit.full_name or visit.surname,
+            "party_size": str(visit.party_size), "car_plate": visit.car_plate or "",
+        }

@@ -1,0 +1,184 @@
+"""Turns scene steps into device commands through the claim table, and keeps holds held.
+
+Every write goes through the ClaimTable: a cue claims, a hold claims with enforcement, the
+restore releases. The table is saved to the database before any command is sent, so that a
+daemon killed half-way through a cue comes back knowing what it had claimed and what each
+device was before (the floors), and re-asserts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from controller.db import Database
+from controller.events import EventLog
+from devices.device import CommandResult, Device, DeviceEvent
+from devices.model import Announcement, DeviceError, State, StateValue, matches
+from devices.registry import DeviceRegistry
+from scenes.claims import ClaimTable
+
+log = logging.getLogger(__name__)
+
+CLAIMS_KEY = "claims"
+BASELINE_LAYER = "baseline"
+# Device events that go to the event log as they are (state reports are too many to keep).
+LOGGED_DEVICE_EVENTS = {"command", "retry", "confirmed", "failed", "availability", "garbage"}
+
+
+class Executor:
+    def __init__(
+        self,
+        *,
+        registry: DeviceRegistry,
+        events: EventLog,
+        db: Database,
+        current_visit: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self.registry = registry
+        self.events = events
+        self.db = db
+        self.current_visit = current_visit
+        saved = db.load_value(CLAIMS_KEY)
+        self.claims = ClaimTable.from_dict(saved) if saved else ClaimTable()
+        self._reasserting: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        for device in registry.devices.values():
+            device.add_listener(self._on_device_event)
+
+    # --- writing through the claim table ------------------------------------------------
+
+    def _save(self) -> None:
+        self.db.save_value(CLAIMS_KEY, self.claims.to_dict())
+
+    async def apply(
+        self, layer: str, priority: int, target: str, state: State, *, hold: bool,
+        visit_id: str | None, step: str,
+    ) -> list[CommandResult]:
+        """Claim `state` on a device or group for a layer, then bring the devices there."""
+        devices = self.registry.resolve(target)
+        for device in devices:
+            self.claims.claim(layer, priority, device.id, state, reported=device.state, hold=hold)
+        self._save()
+        return await self._converge(devices, state, visit_id=visit_id, step=step)
+
+    async def _converge(
+        self, devices: list[Device], attributes: State, *, visit_id: str | None, step: str
+    ) -> list[CommandResult]:
+        """Send each device the effective value of `attributes` where it differs."""
+        jobs = []
+        for device in devices:
+            effective = self.claims.effective(device.id)
+            wanted = {k: effective[k] for k in attributes if k in effective}
+            if wanted and (device.assumed or not matches(device.state, wanted)):
+                jobs.append(self._command(device, wanted, visit_id=visit_id, step=step))
+        return list(await asyncio.gather(*jobs))
+
+    async def _command(
+        self, device: Device, wanted: dict[str, StateValue], *, visit_id: str | None, step: str
+    ) -> CommandResult:
+        try:
+            return await device.command(wanted)
+        except DeviceError as exc:  # e.g. an attribute this device cannot take
+            self.events.append("failed", visit_id=visit_id, device_id=device.id,
+                               detail={"step": step, "desired": wanted, "reason": str(exc)},
+                               result="failed")
+            return CommandResult(device.id, wanted, False, 0, 0.0, reason=str(exc))
+
+    async def release(self, layer: str, *, visit_id: str | None, step: str) -> int:
+        """Drop a layer's claims; set back only what changes. Returns how many commands."""
+        reported = {d.id: dict(d.state) for d in self.registry.devices.values()}
+        changes = self.claims.release(layer, reported=reported)
+        self._save()
+        jobs = [
+            self._command(self.registry[device_id], dict(state), visit_id=visit_id, step=step)
+            for device_id, state in changes.items()
+        ]
+        results = await asyncio.gather(*jobs)
+        return len(results)
+
+    async def baseline(self, target: str, state: State) -> None:
+        """The site's everyday state (P3 music): held always, outside visits too."""
+        for device in self.registry.resolve(target):
+            self.claims.baseline(device.id, state, reported=device.state)
+        self._save()
+
+    async def reassert_all(self) -> None:
+        """Bring every claimed or baseline device to its effective state (at start-up)."""
+        jobs = []
+        for device in self.registry.devices.values():
+            effective = self.claims.effective(device.id)
+            if effective and (device.assumed or not matches(device.state, effective)):
+                jobs.append(self._command(device, effective, visit_id=self.current_visit(),
+                                          step="start-up"))
+        await asyncio.gather(*jobs)
+
+    # --- announcements --------------------------------------------------------------------
+
+    async def announce(
+        self, intercom_id: str, announcement: Announcement, *, visit_id: str | None, step: str
+    ) -> bool:
+        device = self.registry[intercom_id]
+        result = await device.announce(announcement)
+        self.events.append(
+            "announcement", visit_id=visit_id, device_id=intercom_id,
+            detail={"step": step, "id": announcement.id, "text": announcement.text,
+                    "priority": announcement.priority, "played": result.ok,
+                    "attempts": result.attempts},
+            result="played" if result.ok else "failed",
+        )
+        return result.ok
+
+    # --- holds ----------------------------------------------------------------------------
+
+    def _on_device_event(self, event: DeviceEvent) -> None:
+        if event.kind in LOGGED_DEVICE_EVENTS:
+            result = {"confirmed": "ok", "failed": "failed"}.get(event.kind)
+            try:
+                self.events.append(event.kind, visit_id=self.current_visit(),
+                                   device_id=event.device_id, detail=event.detail, result=result)
+            except Exception:  # the log must never take the device layer down
+                log.exception("could not log %s of %s", event.kind, event.device_id)
+            if event.kind == "failed":
+                self.events.append("alert", visit_id=self.current_visit(),
+                                   device_id=event.device_id,
+                                   detail={"reason": event.detail.get("reason")}, result="failed")
+        if event.kind == "state":
+            self._check_hold(event.device_id)
+
+    def _check_hold(self, device_id: str) -> None:
+        device = self.registry.devices.get(device_id)
+        if device is None or device_id in self._reasserting:
+            return
+        held = self.claims.holds_for(device_id)
+        if not held or matches(device.state, held):
+            return
+        self._reasserting.add(device_id)
+        reported = {k: device.state.get(k) for k in held}
+        task = asyncio.ensure_future(self._reassert(device, held, reported))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reassert(
+        self, device: Device, held: Mapping[str, StateValue], reported: Mapping[str, Any]
+    ) -> None:
+        try:
+            log.info("%s reported %s against the held %s: setting it back", device.id,
+                     reported, dict(held))
+            result = await device.command(dict(held))
+            self.events.append(
+                "hold_reasserted", visit_id=self.current_visit(), device_id=device.id,
+                detail={"reported": dict(reported), "held": dict(held)},
+                result="ok" if result.ok else "failed",
+            )
+        finally:
+            self._reasserting.discard(device.id)
+        # A report that came in while we were busy may have been wrong again.
+        self._check_hold(device.id)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,79 @@
+"""A whole VIP visit over real mosquitto and the simulators, at 600x speed.
+
+At x600 the 45-minute preparation takes 4.5 s: T-45 is 4.5 s before the start, T-5 0.5 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from controller.visits import VisitStatus
+from tests.broker import Mosquitto
+from tests.scenario.rig import eventually, site_rig
+
+SPEED = 600.0
+ARRIVAL_TEXT = "王先生已到访,请各岗位做好接待工作"
+
+
+def cmnd(sim_received: list[tuple[str, str]], suffix: str) -> list[tuple[str, str]]:
+    return [(t, p) for t, p in sim_received if t.endswith(suffix)]
+
+
+async def test_whole_visit(tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str) -> None:
+    initial = {"model_area_lights": {"power": False}, "hall_lights": {"power": False},
+               "spotlights": {"power": True}}
+    async with site_rig(tmp_path, mosquitto, topic_prefix, speed=SPEED, initial=initial) as rig:
+        sims = rig.sims
+        visit = await rig.book(in_seconds=5.0)
+        t0 = asyncio.get_running_loop().time()
+
+        # P3: background music is on at the set volume from the start (the baseline).
+        await eventually(lambda: sims["background_music"].state.get("playback") == "playing")
+        assert sims["background_music"].state["volume"] == 30
+
+        # P10: the air conditioning at T-45 (0.5 s after booking at x600).
+        await eventually(lambda: sims["vip_room_ac"].state.get("power") is True)
+        assert sims["vip_room_ac"].state["mode"] == "cool"
+        assert sims["vip_room_ac"].state["setpoint"] == 24
+
+        # P2, P9: lights at T-5, never the spotlights. P11: the promo video loops.
+        await eventually(lambda: sims["model_area_lights"].state.get("power") is True)
+        t_lights = asyncio.get_running_loop().time() - t0
+        assert 4.0 < t_lights < 6.0, t_lights
+        await eventually(lambda: sims["hall_lights"].state.get("power") is True)
+        await eventually(lambda: sims["vip_room_video"].state.get("playback") == "playing")
+        assert sims["vip_room_video"].state["loop"] is True
+
+        # P5/P6/P7: reminders said on the intercom before the start, in order.
+        await eventually(lambda: len(rig.said()) >= 3)
+        assert "请管理层及物业经理到入口喷泉处等候王先生" in rig.said()
+
+        # F1: arrival.
+        result = await rig.engine.trigger("arrival", source="test")
+        assert result.accepted
+        await eventually(lambda: ARRIVAL_TEXT in rig.said())
+        # A second press does nothing.
+        again = await rig.engine.trigger("arrival", source="test")
+        assert not again.accepted
+        assert "already" in again.message
+
+        # F7, F13.
+        assert (await rig.engine.trigger("show_flat", source="test")).accepted
+        await eventually(lambda: "王先生即将参观样板房,请样板房管家做好准备" in rig.said())
+        assert (await rig.engine.trigger("departure", source="test")).accepted
+        await eventually(lambda: "王先生即将离开,请销售人员在门口列队送别" in rig.said())
+
+        # Restore at departure+5m (0.5 s): lights back off, video stopped; music stays.
+        await eventually(lambda: rig.daemon.book.get(visit.id).status is VisitStatus.DONE)
+        await eventually(lambda: sims["model_area_lights"].state.get("power") is False)
+        assert sims["hall_lights"].state["power"] is False
+        assert sims["background_music"].state["playback"] == "playing"
+        assert sims["spotlights"].state["power"] is True
+        assert sims["spotlights"].commands() == [("cmnd/spotlights/STATE", "")] or not [
+            c for c in sims["spotlights"].commands() if "POWER" in c[0] or "Dimmer" in c[0]]
+
+        # Each announcement exactly once.
+        said = rig.said()
+        assert said.count(ARRIVAL_TEXT) == 1
+        assert len(said) == len(set(said))
