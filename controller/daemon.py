@@ -69,7 +69,8 @@ class Daemon:
         self.db: Database = open_database(site.database.url)
         self.events = EventLog(self.db)
         self.ledger = StepLedger(self.db)
-        self.book = VisitBook(self.db, tz=self.tz, teardown=teardown_of(scene))
+        # At a speed factor the whole time axis shrinks, the P1 teardown gap included.
+        self.book = VisitBook(self.db, tz=self.tz, teardown=teardown_of(scene) / speed)
         self.transport = MqttTransport(mqtt_settings(site))
         self.registry = DeviceRegistry.build(
             site.devices, site.groups, transport=self.transport, policy_for=site.policy_for,

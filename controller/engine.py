@@ -148,35 +148,45 @@ class Engine:
 
     # --- triggers ---------------------------------------------------------------------------
 
-    def target_for(self, trigger: str, visit_id: str | None) -> Visit | None:
-        if visit_id is not None:
-            return self.book.get(visit_id)
+    def engaged(self) -> list[Visit]:
+        """Visits whose guest is on site and not yet leaving (one, by P1)."""
+        return [v for v in self.open_visits() if v.status in (S.ARRIVED, S.AT_SHOW_FLAT)]
+
+    def target_for(self, trigger: str) -> Visit | None:
+        """The visit a trigger without a visit id means."""
+        engaged = self.engaged()
+        if engaged:
+            return engaged[0]
         now = self.now()
-        current = self.book.current(now)
-        if current is not None:
-            return current
-        if trigger != "arrival":
-            return None
-        window = ARRIVAL_WINDOW / self.speed
-        upcoming = [v for v in self.open_visits()
-                    if v.status in (S.BOOKED, S.PREPARING) and v.start - window <= now <= v.end]
-        return min(upcoming, key=lambda v: abs(v.start - now), default=None)
+        if trigger == "arrival":
+            window = ARRIVAL_WINDOW / self.speed
+            upcoming = [v for v in self.open_visits() if v.status in (S.BOOKED, S.PREPARING)
+                        and v.start - window <= now <= v.end]
+            return min(upcoming, key=lambda v: abs(v.start - now), default=None)
+        if trigger == "departure":  # a guest leaving before the show flat, or pressed twice
+            leaving = [v for v in self.open_visits() if v.status is S.DEPARTING]
+            return leaving[0] if leaving else None
+        return None
 
     async def trigger(self, trigger: str, *, source: str, visit_id: str | None = None,
                       ) -> TriggerResult:
         """arrival / show_flat / departure, from a button, the API or the CLI: one path."""
         if trigger not in TRIGGERS:
             raise ValueError(f"{trigger!r} is not a trigger; triggers are {', '.join(TRIGGERS)}")
-        visit = self.target_for(trigger, visit_id)
+        visit = self.book.get(visit_id) if visit_id else self.target_for(trigger)
         if visit is None:
             message = f"no visit to apply {trigger} to"
             self.events.append("trigger", source=source, detail={"trigger": trigger,
                                "message": message}, result="ignored")
             return TriggerResult(trigger, None, False, message)
-        current = self.book.current(self.now())
-        if current is not None and current.id != visit.id and visit.status not in (S.BOOKED,):
-            message = f"{visit.id} is not the current visit ({current.id} is)"
+        others = [v for v in self.engaged() if v.id != visit.id]
+        if others:
+            message = (f"{visit.id} ({visit.salutation}) is not the current visit; "
+                       f"{others[0].id} ({others[0].salutation}) is")
             return self._refuse(trigger, visit, source, message)
+        if visit.status in FREE:
+            return self._refuse(trigger, visit, source,
+                                f"{visit.id} is {visit.status.value}; nothing to do")
         done_at = visit.entered.get(TRIGGER_STATUS[trigger])
         if done_at is not None:
             message = (f"{trigger} for {visit.salutation} was already done at "
@@ -317,7 +327,8 @@ class Engine:
                 return
             hold = next(h for h in self.scene.holds if f"hold:{h.id}" == key)
             results = await self.executor.apply(
-                self.layer(visit.id), self.layer_priority, hold.target, hold.state.as_state(),
+                self.hold_layer(visit.id), self.layer_priority, hold.target,
+                hold.state.as_state(),
                 hold=True, visit_id=visit.id, step=key)
             ok = all(r.ok for r in results)
             self.ledger.mark(visit.id, key, "ok" if ok else "failed")
@@ -326,8 +337,9 @@ class Engine:
         async with self._lock:
             if not self.ledger.claim(visit_id, "restore"):
                 return
-            commands = await self.executor.release(self.layer(visit_id), visit_id=visit_id,
-                                                   step="restore")
+            commands = await self.executor.release(
+                [self.layer(visit_id), self.hold_layer(visit_id)], visit_id=visit_id,
+                step="restore")
             self.ledger.mark(visit_id, "restore", "ok")
             self.events.append("restore", visit_id=visit_id,
                                detail={"why": why, "commands": commands}, result="ok")
@@ -343,6 +355,11 @@ class Engine:
     @staticmethod
     def layer(visit_id: str) -> str:
         return f"visit:{visit_id}"
+
+    @staticmethod
+    def hold_layer(visit_id: str) -> str:
+        """Holds claim in a layer of their own, so a cue's plain claim cannot unhold them."""
+        return f"visit:{visit_id}:holds"
 
     def guest(self, visit: Visit) -> dict[str, str]:
         return {

@@ -87,10 +87,13 @@ class Executor:
                                result="failed")
             return CommandResult(device.id, wanted, False, 0, 0.0, reason=str(exc))
 
-    async def release(self, layer: str, *, visit_id: str | None, step: str) -> int:
-        """Drop a layer's claims; set back only what changes. Returns how many commands."""
+    async def release(self, layers: list[str], *, visit_id: str | None, step: str) -> int:
+        """Drop layers' claims; set back only what changes. Returns how many commands."""
         reported = {d.id: dict(d.state) for d in self.registry.devices.values()}
-        changes = self.claims.release(layer, reported=reported)
+        changes: dict[str, dict[str, StateValue]] = {}
+        for layer in layers:
+            for device_id, state in self.claims.release(layer, reported=reported).items():
+                changes.setdefault(device_id, {}).update(state)
         self._save()
         jobs = [
             self._command(self.registry[device_id], dict(state), visit_id=visit_id, step=step)

@@ -52,11 +52,11 @@ class SiteRig:
     def now(self) -> datetime:
         return self.daemon.clock()
 
-    async def book(self, in_seconds: float, surname: str = "王", honorific: str = "先生",
-                   **extra: Any) -> Visit:
+    async def book(self, in_seconds: float = 0.0, surname: str = "王", honorific: str = "先生",
+                   start: datetime | None = None, **extra: Any) -> Visit:
         request = VisitRequest.model_validate(
             {"surname": surname, "honorific": honorific,
-             "start": self.now() + timedelta(seconds=in_seconds), **extra},
+             "start": start or self.now() + timedelta(seconds=in_seconds), **extra},
             context={"tz": self.daemon.tz})
         visit: Visit = await self.engine.book_visit(request, source="test")
         return visit
@@ -65,7 +65,7 @@ class SiteRig:
         return [text for text in self.sims["staff_intercom"].spoken_texts()]  # type: ignore[attr-defined]
 
     def kinds(self, visit_id: str | None = None) -> list[tuple[str, str | None]]:
-        events = self.daemon.events.query(visit_id=visit_id, limit=10_000)
+        events = self.daemon.events.query(visit_id=visit_id, limit=1000)
         return [(e.kind, e.result) for e in reversed(events)]
 
 
