@@ -6,6 +6,8 @@ At x600 the 45-minute preparation takes 4.5 s: T-45 is 4.5 s before the start, T
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import timedelta
 from pathlib import Path
 
 from controller.visits import VisitStatus
@@ -25,7 +27,8 @@ async def test_whole_visit(tmp_path: Path, mosquitto: Mosquitto, topic_prefix: s
                "spotlights": {"power": True}}
     async with site_rig(tmp_path, mosquitto, topic_prefix, speed=SPEED, initial=initial) as rig:
         sims = rig.sims
-        visit = await rig.book(in_seconds=5.0)
+        wall0, mono0 = rig.now(), time.monotonic()
+        visit = await rig.book(start=wall0 + timedelta(seconds=5.0))
         t0 = asyncio.get_running_loop().time()
 
         # P3: background music is on at the set volume from the start (the baseline).
@@ -73,7 +76,39 @@ async def test_whole_visit(tmp_path: Path, mosquitto: Mosquitto, topic_prefix: s
         assert sims["spotlights"].commands() == [("cmnd/spotlights/STATE", "")] or not [
             c for c in sims["spotlights"].commands() if "POWER" in c[0] or "Dimmer" in c[0]]
 
-        # Each announcement exactly once.
+        # Every command at its scaled time: first command to each device after booking.
+        def first(device: str, *topic_parts: str) -> float:
+            return min(r.at for r in sims[device].received
+                       if r.at > mono0 and any(p in r.topic for p in topic_parts)) - mono0
+
+        def due(offset_min: float) -> float:
+            return (visit.start - wall0).total_seconds() + offset_min * 60 / SPEED
+
+        timeline = {
+            "vip_room_ac": (first("vip_room_ac", "IRHVAC"), due(-45)),
+            "lobby_thermostat": (first("lobby_thermostat", "/set"), due(-45)),
+            "model_area_lights": (first("model_area_lights", "POWER"), due(-5)),
+            "hall_lights": (first("hall_lights", "/set"), due(-5)),
+            "vip_room_video": (first("vip_room_video", "/set"), due(-5)),
+        }
+        for device, (seen, expected) in timeline.items():
+            assert abs(seen - expected) < 0.5, (device, seen, expected)
+        spoken = sims["staff_intercom"].spoken  # type: ignore[attr-defined]
+        reminders = [s.start - mono0 for s in spoken[:3]]
+        for seen, offset in zip(reminders, (-30, -30, -10), strict=True):
+            assert abs(seen - due(offset)) < 0.5, (seen, due(offset))
+        order = sorted(timeline, key=lambda d: timeline[d][0])
+        assert set(order[:2]) == {"vip_room_ac", "lobby_thermostat"}
+
+        # Each announcement exactly once, word for word, in the procedure's order.
         said = rig.said()
+        assert said == [
+            "请保安准备停车场遮阳,迎接王先生的车辆",
+            "请准备好毛巾、茶点和果盘,王先生三十分钟后到访",
+            "请管理层及物业经理到入口喷泉处等候王先生",
+            ARRIVAL_TEXT,
+            "王先生即将参观样板房,请样板房管家做好准备",
+            "王先生即将离开,请销售人员在门口列队送别",
+        ]
         assert said.count(ARRIVAL_TEXT) == 1
         assert len(said) == len(set(said))
