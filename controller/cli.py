@@ -35,13 +35,16 @@ def check_config(
     path: Annotated[Path, typer.Argument(help="The site file (YAML) to check.")],
 ) -> None:
     """Check a site file; print its devices and groups, or every problem with its line."""
+    notes: list[str] = []
     try:
-        config = load_site(path)
+        config = load_site(path, require_env=False, notes=notes)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         raise typer.Exit(EXIT_BAD_CONFIG) from None
     render_site(config, Console())
+    for note in notes:
+        print(f"note: {path}: {note}", file=sys.stderr)
 
 
 def main() -> None:
