@@ -59,6 +59,9 @@ class Executor:
     ) -> list[CommandResult]:
         """Claim `state` on a device or group for a layer, then bring the devices there."""
         devices = self.registry.resolve(target)
+        # What a device was before the scene is what the restore goes back to: right after
+        # a start-up, give it the time to answer the state query before claiming over it.
+        await asyncio.gather(*(d.wait_reported(d.policy.confirm_timeout) for d in devices))
         for device in devices:
             self.claims.claim(layer, priority, device.id, state, reported=device.state, hold=hold)
         self._save()

@@ -117,6 +117,7 @@ class Device:
         self._lock = asyncio.Lock()
         self._garbage_logged: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._reported = asyncio.Event()
 
     def attach(self) -> None:
         """Subscribe to the device's topics (replayed by the transport on reconnect)."""
@@ -126,6 +127,17 @@ class Device:
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    async def wait_reported(self, timeout: float) -> bool:
+        """Wait for the device's first state report (after start-up). False on timeout, and
+        at once for a device that cannot report."""
+        if self.assumed or not self.codec.query():
+            return self.last_report is not None
+        try:
+            await asyncio.wait_for(self._reported.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     # --- incoming ----------------------------------------------------------------------
 
@@ -151,6 +163,7 @@ class Device:
             self.state.update(update.state)
             self._seq += 1
             self.last_report = time.time()
+            self._reported.set()
             if self.available is None:
                 self.available = True
             if changed:
