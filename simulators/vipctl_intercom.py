@@ -138,9 +138,7 @@ class VipctlIntercomGateway(SimulatedDevice):
 
     async def stop(self) -> None:
         if self._speaker is not None:
-            self._speaker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._speaker
+            await cancel_and_wait(self._speaker)
             self._speaker = None
         await super().stop()
 
@@ -190,6 +188,18 @@ class VipctlIntercomGateway(SimulatedDevice):
         with contextlib.suppress(aiomqtt.MqttError, RuntimeError, TimeoutError):
             async with asyncio.timeout(PUBLISH_TIMEOUT_S):
                 await self.publish_all(messages)
+
+
+async def cancel_and_wait(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait until it has ended.
+
+    Python 3.11's asyncio.wait_for (which aiomqtt's publish uses) swallows a cancellation that
+    arrives as the awaited PUBACK does (CPython gh-86296, fixed in 3.12), so one cancel() is
+    not always enough: repeat it until the task is done.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=0.1)
 
 
 def make(

@@ -40,6 +40,7 @@ from devices.model import (
     StateValue,
 )
 from simulators.base import SimulatedDevice
+from simulators.vipctl_intercom import cancel_and_wait
 
 # Length of any item not listed in `durations`: long enough that no test sees it end.
 DEFAULT_DURATION_S = 180.0
@@ -204,7 +205,7 @@ class VipctlMediaPlayer(SimulatedDevice):
 
     async def stop(self) -> None:
         if self._end is not None:
-            self._end.cancel()
+            await cancel_and_wait(self._end)
             self._end = None
         await super().stop()
 
