@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,9 +35,14 @@ async def test_held_lights_are_set_back_when_turned_off(
         await lights.change_locally({"power": False})  # someone at the wall switch
         await eventually(lambda: lights.state.get("power") is True, timeout=2.0)
         assert loop.time() - turned_off < 2.0  # back on within 2 s of the report
-        await eventually(lambda: ("hold_reasserted", "ok") in rig.kinds(visit.id))
-        events = rig.daemon.events.query(visit_id=visit.id, kinds=["hold_reasserted"])
-        assert events[0].device_id == "model_area_lights"
+        def reasserted() -> list[Any]:
+            return rig.daemon.events.query(kinds=["hold_reasserted"],
+                                           device_id="model_area_lights")
+
+        await eventually(lambda: bool(reasserted()))
+        events = reasserted()
+        assert events[0].visit_id == visit.id
+        assert events[0].result == "ok"
         assert events[0].detail == {"reported": {"power": False}, "held": {"power": True}}
 
 
