@@ -106,9 +106,7 @@ class SimulatedDevice(ABC):
         """Disconnect cleanly (a clean disconnect does not fire the last will)."""
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task)
         self._task = None
         for task in list(self._pending):
             task.cancel()
@@ -213,3 +211,18 @@ def _payload_bytes(payload: Any) -> bytes:
     if payload is None:
         return b""
     return str(payload).encode()
+
+
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel a task and wait until it has really ended.
+
+    On Python 3.11 `asyncio.wait_for` (inside aiomqtt's publish) can swallow a cancellation
+    that arrives together with the broker's acknowledgement (CPython gh-86296), so one
+    cancel() is not always enough.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=0.1)
+    if not task.cancelled():
+        with contextlib.suppress(Exception):
+            task.result()

@@ -143,9 +143,10 @@ class MqttTransport:
                 )
         for task in list(self._side_tasks):
             task.cancel()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        task = self._task
+        while not task.done():  # see simulators.base.cancel_and_wait: 3.11 can lose a cancel
+            task.cancel()
+            await asyncio.wait([task], timeout=0.1)
         self._task = None
 
     # --- the connection loop -----------------------------------------------------------
