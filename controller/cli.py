@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from controller.cli_config import render_site
+from controller.cli_run import register as register_running_commands
 from controller.site_config import load_site
 from devices.yamlconf import ConfigError
 
@@ -45,6 +46,9 @@ def check_config(
     render_site(config, Console())
     for note in notes:
         print(f"note: {path}: {note}", file=sys.stderr)
+
+
+register_running_commands(app)  # run, simulate, demo: controller/cli_run.py
 
 
 def main() -> None:

@@ -1,0 +1,234 @@
+"""`vipctl demo`: a whole VIP visit on simulated devices, in about a minute.
+
+In one process: an embedded MQTT broker (unless --mqtt), a simulator for every device of
+config/demo.yaml, and the daemon with a throw-away SQLite database. It books a guest a few
+seconds ahead at a speed factor, so that T-45 comes almost at once; the guard presses the
+concierge button (a real Zigbee2MQTT action over MQTT) for the arrival, the show flat and the
+departure; half-way through, someone switches the model-area lights off at the wall and
+vipctl turns them back on (the P2 hold). The timeline is printed live from the event log,
+then a summary. Everything started is stopped before it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import tempfile
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+import controller
+from controller.broker import EmbeddedBroker
+from controller.cli_run import API_HOST, API_PORT, start_api, stop_api, with_broker, with_database
+from controller.daemon import Daemon, teardown_of
+from controller.demo_timeline import Timeline, summarize
+from controller.events import Subscription
+from controller.site_config import SiteConfig
+from controller.visits import VisitRequest
+from scenes.model import Scene
+from simulators.site import SiteSimulators
+
+# The demo site. It lives in the source tree next to the packages (an editable install or a
+# clone); a wheel does not ship config/, see docs/demo.md.
+DEMO_SITE = Path(controller.__file__).resolve().parents[1] / "config" / "demo.yaml"
+# The guest the demo books: 王先生, a party of three in a car with a Shanghai plate.
+DEMO_GUEST: dict[str, Any] = {"surname": "王", "honorific": "先生", "full_name": "王建国",
+                              "party_size": 3, "car_plate": "沪A·88888"}
+# The procedure's clock, at speed 1: how long ahead the first cue is, how long a visit is.
+PREPARATION = timedelta(minutes=45)
+VISIT_LENGTH = timedelta(hours=1)
+# Wall-clock seconds between booking and T-45, so that the start-up shows before the cues.
+LEAD_MARGIN_S = 3.0
+# When things happen during the visit, on the procedure's clock from its start.
+ARRIVAL = timedelta(minutes=0)
+LIGHTS_SWITCHED_OFF = timedelta(minutes=10)
+SHOW_FLAT = timedelta(minutes=20)
+DEPARTURE = timedelta(minutes=55)
+# Wall-clock seconds the restore may be late before the demo gives up on it.
+RESTORE_SLACK_S = 15.0
+# Wall-clock seconds for confirmations still in flight after the restore.
+SETTLE_S = 0.5
+# How long stopped tasks get to finish before they count as left running.
+STRAY_WAIT_S = 1.0
+# Devices of config/demo.yaml the script uses.
+BUTTON, HELD_LIGHTS, INTERCOM, SPOTLIGHTS = (
+    "concierge_button", "model_area_lights", "staff_intercom", "spotlights")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    mqtt: str | None = None  # None: the embedded broker
+    speed: float = 120.0
+    lead: float | None = None  # seconds from booking to the visit's start; None: just after T-45
+    api: bool = True
+    prefix: str = ""
+
+    def lead_s(self) -> float:
+        if self.lead is not None:
+            return self.lead
+        return PREPARATION.total_seconds() / self.speed + LEAD_MARGIN_S
+
+
+def demo_site() -> Path:
+    return DEMO_SITE
+
+
+def free_port(preferred: int) -> int:
+    """`preferred` if nothing listens there, else any free loopback port."""
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind((API_HOST, port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise OSError("no free port")
+
+
+async def run_demo(site: SiteConfig, scene: Scene, options: DemoOptions, console: Console) -> int:
+    """Run the demo; the exit status: 0 when the visit ran through without a failure."""
+    async with contextlib.AsyncExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vipctl-demo-")))
+        url = options.mqtt
+        if url is None:
+            broker = EmbeddedBroker()
+            stack.push_async_callback(broker.stop)
+            await broker.start()
+            url = broker.url
+            console.print(f"MQTT broker: embedded (amqtt, MQTT 3.1.1) on {url}")
+        else:
+            console.print(f"MQTT broker: {url}")
+        site = with_database(with_broker(site, url, options.prefix or None),
+                             f"sqlite:///{tmp / 'vipctl.db'}")
+        host, port, _ = site.mqtt.connection
+        sims = SiteSimulators(site.devices, host=host, port=port,
+                              topic_prefix=site.mqtt.topic_prefix)
+        stack.push_async_callback(sims.stop)  # before start: a partial start is stopped too
+        await sims.start()
+        console.print(f"simulators: {len(sims.devices)} devices of {site.site.name} "
+                      f"({', '.join(sims.devices)})", soft_wrap=True)
+
+        daemon = Daemon(site, scene, speed=options.speed)
+        timeline = Timeline(console, tz=daemon.tz, speed=options.speed, began=daemon.clock())
+        feed = daemon.events.subscribe(maxsize=10_000)
+        stack.callback(feed.close)
+        restored = asyncio.Event()
+        printer = asyncio.create_task(_print(feed, timeline, restored), name="demo:timeline")
+        stack.push_async_callback(_cancel, printer)
+        stack.push_async_callback(daemon.stop)
+        timeline.header()
+        await daemon.start()
+        if options.api:
+            await _start_api(daemon, timeline, stack)
+        ok = await _script(daemon, sims, timeline, options, restored)
+    stopped = ["daemon", "simulators"] + (["broker"] if options.mqtt is None else [])
+    clean = await _nothing_left(console, stopped)
+    return 0 if ok and clean else 1
+
+
+async def _start_api(daemon: Daemon, timeline: Timeline, stack: contextlib.AsyncExitStack,
+                     ) -> None:
+    """The HTTP API on 8765 (where the CLI looks) if free, else on any free port."""
+    try:
+        server = await start_api(daemon, API_HOST, free_port(API_PORT))
+    except Exception as exc:  # the demo goes on without it
+        timeline.note(daemon.clock(), f"no HTTP API: {exc}")
+        return
+    stack.push_async_callback(stop_api, server)
+    if server is not None:
+        port = getattr(server, "port", API_PORT)
+        timeline.note(daemon.clock(), f"HTTP API on http://{API_HOST}:{port} (docs: /docs)")
+
+
+async def _print(feed: Subscription, timeline: Timeline, restored: asyncio.Event) -> None:
+    async for event in feed:
+        timeline.event(event)
+        if event.kind == "restore":
+            restored.set()
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _script(daemon: Daemon, sims: SiteSimulators, timeline: Timeline,
+                  options: DemoOptions, restored: asyncio.Event) -> bool:
+    speed = options.speed
+    start = daemon.clock() + timedelta(seconds=options.lead_s())
+    request = VisitRequest.model_validate(
+        {**DEMO_GUEST, "start": start, "duration": VISIT_LENGTH / speed},
+        context={"tz": daemon.tz})
+    timeline.start, timeline.booked = request.start, daemon.clock()
+    timeline.note(timeline.booked, f"booking {request.surname}{request.honorific} for "
+                  f"{request.start:%H:%M:%S}; at x{speed:g} the 45-minute preparation takes "
+                  f"{PREPARATION.total_seconds() / speed:.1f} s and the hour "
+                  f"{VISIT_LENGTH.total_seconds() / speed:.1f} s")
+    visit = await daemon.engine.book_visit(request, source="demo")
+
+    button = sims[BUTTON]
+    lights = sims[HELD_LIGHTS]
+    steps: list[tuple[timedelta, str, Callable[[], Awaitable[None]]]] = [
+        (ARRIVAL, "the guard presses the concierge button once (Zigbee2MQTT action "
+         "'single' = arrival)", lambda: button.press("single")),  # type: ignore[attr-defined]
+        (LIGHTS_SWITCHED_OFF, "someone switches the model-area lights off at the wall",
+         lambda: lights.change_locally({"power": False})),  # type: ignore[attr-defined]
+        (SHOW_FLAT, "the concierge double-presses the button ('double' = to the show flat)",
+         lambda: button.press("double")),  # type: ignore[attr-defined]
+        (DEPARTURE, "the concierge holds the button down ('hold' = leaving)",
+         lambda: button.press("hold")),  # type: ignore[attr-defined]
+    ]
+    for offset, what, act in steps:
+        await _sleep_until(daemon, visit.start + offset / speed)
+        timeline.note(daemon.clock(), what)
+        await act()
+
+    restore_due = (DEPARTURE + teardown_of(daemon.scene)) / speed
+    wait = (visit.start + restore_due - daemon.clock()).total_seconds() + RESTORE_SLACK_S
+    try:
+        await asyncio.wait_for(restored.wait(), max(wait, RESTORE_SLACK_S))
+    except TimeoutError:
+        timeline.note(daemon.clock(), "the restore did not come")
+    await asyncio.sleep(SETTLE_S)
+
+    events = list(reversed(daemon.events.query(limit=1000)))
+    said = sims[INTERCOM].spoken_texts()  # type: ignore[attr-defined]
+    status = daemon.book.get(visit.id).status
+    return summarize(events, said=said, console=timeline.console,
+                     visit_status=f"{visit.salutation} ({visit.id}), {status.value}",
+                     spotlights=SPOTLIGHTS) and status.value == "done"
+
+
+async def _sleep_until(daemon: Daemon, when: datetime) -> None:
+    await asyncio.sleep(max(0.0, (when - daemon.clock()).total_seconds()))
+
+
+async def _nothing_left(console: Console, stopped: list[str]) -> bool:
+    """True when no task but ours and no thread but the main one is still running."""
+    me = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    # Idle workers of the loop's default executor (aiomqtt resolves and connects there):
+    # asyncio.run would join them on exit anyway; joined now, they do not count as left over.
+    await loop.shutdown_default_executor()
+    deadline = loop.time() + STRAY_WAIT_S
+    while True:
+        tasks = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+        threads = [t for t in threading.enumerate() if t is not threading.main_thread()]
+        if (not tasks and not threads) or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    for t in tasks:
+        console.print(f"[red]left running: task {t.get_name()} {t.get_coro()!r}[/red]")
+    for th in threads:
+        console.print(f"[red]left running: thread {th.name}[/red]")
+    if not tasks and not threads:
+        console.print(f"stopped: {', '.join(stopped)}; nothing left running")
+    return not tasks and not threads

@@ -1,0 +1,104 @@
+"""`vipctl demo` as a user runs it: a whole visit, exit 0, a timeline, nothing left behind."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+
+from tests.broker import Mosquitto
+from tests.cli.helpers import group_gone, kill_group, start
+
+ARRIVAL_TEXT = "王先生已到访,请各岗位做好接待工作"
+# Every announcement of the shipped scene for the demo guest, in the order they are said.
+SAID = [
+    "请保安准备停车场遮阳,迎接王先生的车辆",
+    "请准备好毛巾、茶点和果盘,王先生三十分钟后到访",
+    "请管理层及物业经理到入口喷泉处等候王先生",
+    ARRIVAL_TEXT,
+    "王先生即将参观样板房,请样板房管家做好准备",
+    "王先生即将离开,请销售人员在门口列队送别",
+]
+
+
+def line_of(out: str, pattern: str) -> str:
+    found = [line for line in out.splitlines() if re.search(pattern, line)]
+    assert found, f"no line matches {pattern!r} in:\n{out}"
+    return found[0]
+
+
+def procedure_minutes(line: str) -> float:
+    """The T±MM:SS column of a timeline line, in minutes."""
+    match = re.search(r"T([+-])(\d+):(\d\d)", line)
+    assert match, line
+    sign = -1 if match.group(1) == "-" else 1
+    return sign * (int(match.group(2)) + int(match.group(3)) / 60)
+
+
+def test_demo_runs_a_whole_visit_on_the_embedded_broker() -> None:
+    began = time.monotonic()
+    proc = start("demo", "--speed", "600", "--lead", "8")
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        kill_group(proc)
+    took = time.monotonic() - began
+    assert proc.returncode == 0, out + err
+    assert took < 40, took
+    assert group_gone(proc)
+
+    # The physical path: the arrival came from the concierge button over MQTT.
+    arrival = line_of(out, r"trigger\s+arrival for 王先生, from button:concierge_button")
+    assert abs(procedure_minutes(arrival)) < 2
+    # Scaled procedure times: the air conditioning at T-45, the lights at T-5.
+    assert abs(procedure_minutes(line_of(out, r"cue\s+p10-air-conditioning:")) + 45) < 1
+    assert abs(procedure_minutes(line_of(out, r"cue\s+p2-p9-lights:")) + 5) < 1
+    # The hold: the lights switched off at the wall come back on.
+    hold = line_of(out, r"hold\s+model_area_lights reported power=off: held power=on")
+    assert 9 < procedure_minutes(hold) < 13
+    # Departure, then the restore five procedure minutes later.
+    restore = line_of(out, r"restore\s+everyday state back")
+    assert 59 < procedure_minutes(restore) < 63
+
+    summary = out[out.index("Summary"):]
+    spoken = re.findall(r"«(.+)»", summary)
+    assert spoken == SAID
+    assert "王先生 (v-" in summary and "), done" in summary
+    assert "restore: done" in summary
+    assert "spotlights: never commanded" in summary
+    assert "failures: none" in summary
+    assert "nothing left running" in out
+
+    # The embedded broker is gone with the process.
+    port = int(re.search(r"embedded \(amqtt, MQTT 3\.1\.1\) on mqtt://127\.0\.0\.1:(\d+)",
+                         out).group(1))  # type: ignore[union-attr]
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_demo_on_an_outside_broker(mosquitto: Mosquitto, topic_prefix: str) -> None:
+    proc = start("demo", "--mqtt", mosquitto.url, "--prefix", topic_prefix, "--no-api",
+                 "--speed", "1200", "--lead", "4")
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        kill_group(proc)
+    assert proc.returncode == 0, out + err
+    assert f"MQTT broker: {mosquitto.url}" in out
+    assert "embedded" not in out
+    assert "HTTP API" not in out
+    assert ARRIVAL_TEXT in out
+    assert "failures: none" in out
+    assert "stopped: daemon, simulators; nothing left running" in out
+    assert group_gone(proc)
+
+
+def test_demo_refuses_a_bad_broker_url() -> None:
+    proc = start("demo", "--mqtt", "http://127.0.0.1:1883")
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        kill_group(proc)
+    assert proc.returncode == 2
+    assert err.strip() == "--mqtt: the scheme must be mqtt:// or mqtts:// (got http://)"
+    assert out == ""
