@@ -36,7 +36,7 @@ def _where(loc: tuple[Any, ...] | list[Any]) -> str:
     return " ".join(parts[:1]) + (" " + ".".join(parts[1:]) if len(parts) > 1 else "")
 
 
-def _problem(error: dict[str, Any]) -> dict[str, str]:
+def _problem(error: dict[str, Any], json_body: bool) -> dict[str, str]:
     kind = str(error.get("type", "invalid"))
     message = str(error.get("msg", "invalid"))
     for prefix in _PREFIXES:
@@ -45,9 +45,11 @@ def _problem(error: dict[str, Any]) -> dict[str, str]:
     if kind == "json_invalid":
         reason = (error.get("ctx") or {}).get("error", "")
         return {"where": "body", "type": kind,
-                "message": f"the body is not valid JSON: {reason}"[:MAX_MESSAGE]}
+                "message": f"not valid JSON: {reason}"[:MAX_MESSAGE]}
     if kind == "missing" and tuple(loc) == ("body",):
         message = "a JSON body is required"
+    elif tuple(loc) == ("body",) and not json_body:
+        message = "send the body as JSON, with Content-Type: application/json"
     return {"where": _where(loc), "type": kind, "message": message[:MAX_MESSAGE]}
 
 
@@ -59,7 +61,8 @@ def _json(status: int, body: ErrorOut | Refusal, headers: dict[str, str] | None 
 
 async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = [_problem(e) for e in exc.errors()]
+    json_body = "json" in request.headers.get("content-type", "")
+    problems = [_problem(e, json_body) for e in exc.errors()]
     message = "; ".join(f"{p['where']}: {p['message']}" for p in problems) or "invalid request"
     return _json(422, ErrorOut(error="invalid_request", message=message, errors=problems))
 

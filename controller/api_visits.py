@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from controller.api_deps import CallerDep, DaemonDep, aware, invalid, visit_or_404
@@ -102,9 +103,9 @@ def _guest(daemon: Daemon, guest: dict[str, Any] | None) -> VisitRequest:
         return VisitRequest.model_validate({**given, "start": daemon.clock()},
                                            context={"tz": daemon.tz})
     except ValidationError as exc:
-        raise invalid(("body", "guest"), "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'guest'}: {e['msg']}"
-            for e in exc.errors(include_input=False))) from None
+        raise RequestValidationError([
+            {**e, "loc": ("body", "guest", *e["loc"])}
+            for e in exc.errors(include_input=False, include_url=False)]) from None
 
 
 @router.post("/triggers/{name}", response_model=TriggerOut, responses=_REFUSED,
