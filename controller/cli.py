@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from controller.cli_client import register as register_client_commands
 from controller.cli_config import render_site
 from controller.cli_run import register as register_running_commands
 from controller.site_config import load_site
@@ -49,6 +50,7 @@ def check_config(
 
 
 register_running_commands(app)  # run, simulate, demo: controller/cli_run.py
+register_client_commands(app)  # visit, trigger, plan, status, events: the API
 
 
 def main() -> None:
