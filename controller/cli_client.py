@@ -125,8 +125,8 @@ visit_app = typer.Typer(help="Book, list, show, move and cancel visits.", no_arg
 
 @visit_app.command("add")
 def visit_add(
-    surname: Annotated[str, typer.Argument(help="The guest's surname, e.g. 王.")],
-    honorific: Annotated[str, typer.Argument(help="先生, 女士, 小姐, or a title such as 总.")],
+    surname: Annotated[str, typer.Option(help="The guest's surname, e.g. 王.")],
+    honorific: Annotated[str, typer.Option(help="先生, 女士, 小姐, or a title such as 总.")],
     start: Start,
     api: ApiOpt = DEFAULT_API,
     as_json: JsonOpt = False,

@@ -15,6 +15,11 @@ from rich.table import Table
 from rich.text import Text
 
 DETAIL_WIDTH = 90  # characters of an event's detail shown in a table
+# Columns kept on one line: times and ids read badly when broken.
+_NO_WRAP = frozenset({"visit", "start", "end", "due", "point", "from", "until", "id", "at",
+                      "since", "status", "kind", "device"})
+# The columns that carry the substance get at least this much room; the others give way.
+_MIN_WIDTH = {"does": 40, "detail": 36, "state": 24}
 
 
 def when(value: str | None, *, date: bool = True) -> str:
@@ -25,6 +30,17 @@ def when(value: str | None, *, date: bool = True) -> str:
     except ValueError:
         return value
     return moment.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S")
+
+
+def _table(*headers: str) -> Table:
+    """A table whose time and id columns never wrap and whose long texts fold, not clip."""
+    table = Table()
+    for header in headers:
+        if header in _NO_WRAP:
+            table.add_column(header, no_wrap=True)
+        else:
+            table.add_column(header, overflow="fold", min_width=_MIN_WIDTH.get(header))
+    return table
 
 
 def _cell(value: Any) -> Text:
@@ -60,7 +76,7 @@ def visits(console: Console, items: list[dict[str, Any]]) -> None:
     if not items:
         console.print("no visits")
         return
-    table = Table("visit", "start", "end", "guest", "status", "party", "notes")
+    table = _table("visit", "start", "end", "guest", "status", "party", "notes")
     for v in items:
         table.add_row(v["id"], when(v["start"]), when(v["end"], date=False), _cell(_guest(v)),
                       v["status"], str(v["party_size"]), _cell(v.get("notes")))
@@ -105,12 +121,12 @@ def plan(console: Console, data: dict[str, Any]) -> None:
     visit = data["visit"]
     console.print(Text(f"{visit['id']}  {_guest(visit)}  start {when(visit['start'])}  "
                        f"({visit['status']}, speed x{data['speed']:g})", style="bold"))
-    table = Table("due", "point", "cue", "late", "does", "done")
+    table = _table("due", "point", "cue", "late", "does", "done")
     for cue in data["cues"]:
         table.add_row(_due(cue), cue["at"], _cell(cue["id"]), cue["late"], _does(cue),
                       _cell(cue.get("step")))
     console.print(table)
-    holds = Table("from", "until", "hold", "devices", "state")
+    holds = _table("from", "until", "hold", "devices", "state")
     for hold in data["holds"]:
         until = when(hold["ends"]) if hold.get("ends") else \
             f"waiting for {hold.get('waiting_for')}"
@@ -134,7 +150,7 @@ def status(console: Console, data: dict[str, Any]) -> None:
     console.print("next:")
     visits(console, data["next"])
     if data["device_problems"]:
-        table = Table("device", "name", "available", "failure", "since")
+        table = _table("device", "name", "available", "failure", "since")
         for device in data["device_problems"]:
             table.add_row(device["id"], _cell(device["name"]), _cell(device["available"]),
                           _cell(device.get("failure")), when(device.get("failed_since")))
@@ -155,7 +171,7 @@ def events(console: Console, items: list[dict[str, Any]]) -> None:
     if not items:
         console.print("no events")
         return
-    table = Table("id", "at", "kind", "visit", "device", "source", "result", "detail")
+    table = _table("id", "at", "kind", "visit", "device", "source", "result", "detail")
     for e in items:
         table.add_row(str(e["id"]), when(e["at"]), e["kind"], _cell(e.get("visit_id")),
                       _cell(e.get("device_id")), _cell(e.get("source")),

@@ -27,6 +27,8 @@ from controller.cli_client import EXIT_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE
 from tests.api.harness import FAR, ApiSite, served
 
 VIPCTL = Path(sys.executable).with_name("vipctl")
+WANG = ("--surname", "王", "--honorific", "先生")
+LI = ("--surname", "李", "--honorific", "女士")
 WIDE = {"COLUMNS": "250"}  # rich wraps tables to the terminal; keep a row on one line
 
 
@@ -48,17 +50,17 @@ def parsed(result: Result) -> Any:
 
 async def test_visit_commands(site: ApiSite, server: ApiServer) -> None:
     start = site.at(FAR)
-    visit = parsed(await vipctl(server, "visit", "add", "王", "先生", "--start",
-                                start.replace(tzinfo=None).isoformat(), "--duration", "90",
+    visit = parsed(await vipctl(server, "visit", "add", *WANG, "--start",
+                                start.strftime("%Y-%m-%d %H:%M"), "--duration", "90",
                                 "--title", "集团副总裁", "--json"))
     assert (visit["salutation"], visit["duration"], visit["source"]) == ("王先生", 90, "cli")
 
     # Overlap: the reason and the next free start, and a distinct exit status.
-    clash = await vipctl(server, "visit", "add", "李", "女士", "--start", start.isoformat())
+    clash = await vipctl(server, "visit", "add", *LI, "--start", start.isoformat())
     assert clash.exit_code == EXIT_REFUSED
     assert "refused" in clash.stderr and visit["id"] in clash.stderr
     assert "next free start" in clash.stderr
-    as_json = await vipctl(server, "visit", "add", "李", "女士", "--start", start.isoformat(),
+    as_json = await vipctl(server, "visit", "add", *LI, "--start", start.isoformat(),
                            "--json")
     assert as_json.exit_code == EXIT_REFUSED
     assert json.loads(as_json.stdout)["collides_with"] == visit["id"]
@@ -90,14 +92,14 @@ async def test_visit_commands(site: ApiSite, server: ApiServer) -> None:
     assert unknown.exit_code == EXIT_FAILED and "no visit 'v-000000'" in unknown.stderr
     odd = await vipctl(server, "visit", "show", "../status")
     assert odd.exit_code == EXIT_FAILED and "no visit" in odd.stderr
-    bad_date = await vipctl(server, "visit", "add", "王", "先生", "--start", "tomorrow")
+    bad_date = await vipctl(server, "visit", "add", *WANG, "--start", "tomorrow")
     assert bad_date.exit_code == EXIT_FAILED and "start" in bad_date.stderr
 
 
 async def test_trigger_status_and_events_commands(site: ApiSite, server: ApiServer) -> None:
     # Half an hour ahead: nothing falls due during the test (T-45 is 4.5 s before the start
     # at this speed), and a VIP now would overlap it.
-    visit = parsed(await vipctl(server, "visit", "add", "王", "先生", "--start",
+    visit = parsed(await vipctl(server, "visit", "add", *WANG, "--start",
                                 site.at(timedelta(minutes=30)).isoformat(), "--json"))
     arrived = parsed(await vipctl(server, "trigger", "arrival", "--visit", visit["id"], "--json"))
     assert arrived["accepted"] is True and arrived["visit_id"] == visit["id"]
