@@ -16,7 +16,7 @@ import contextlib
 import socket
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,12 +26,21 @@ from rich.console import Console
 
 import controller
 from controller.broker import EmbeddedBroker
-from controller.cli_run import API_HOST, API_PORT, start_api, stop_api, with_broker, with_database
+from controller.cli_run import (
+    API_HOST,
+    API_PORT,
+    start_api,
+    stop_api,
+    stop_on_signals,
+    with_broker,
+    with_database,
+)
 from controller.daemon import Daemon, teardown_of
-from controller.demo_timeline import Timeline, summarize
+from controller.demo_timeline import Timeline, compare_states, summarize
 from controller.events import Subscription
 from controller.site_config import SiteConfig
 from controller.visits import VisitRequest
+from devices.model import ATTRIBUTES
 from scenes.model import Scene
 from simulators.site import SiteSimulators
 
@@ -57,6 +66,8 @@ RESTORE_SLACK_S = 15.0
 SETTLE_S = 0.5
 # How long stopped tasks get to finish before they count as left running.
 STRAY_WAIT_S = 1.0
+# The exit status after Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
 # Devices of config/demo.yaml the script uses.
 BUTTON, HELD_LIGHTS, INTERCOM, SPOTLIGHTS = (
     "concierge_button", "model_area_lights", "staff_intercom", "spotlights")
@@ -112,6 +123,7 @@ async def run_demo(site: SiteConfig, scene: Scene, options: DemoOptions, console
                               topic_prefix=site.mqtt.topic_prefix)
         stack.push_async_callback(sims.stop)  # before start: a partial start is stopped too
         await sims.start()
+        found = _states(sims, site)
         console.print(f"simulators: {len(sims.devices)} devices of {site.site.name} "
                       f"({', '.join(sims.devices)})", soft_wrap=True)
 
@@ -127,10 +139,30 @@ async def run_demo(site: SiteConfig, scene: Scene, options: DemoOptions, console
         await daemon.start()
         if options.api:
             await _start_api(daemon, timeline, stack)
-        ok = await _script(daemon, sims, timeline, options, restored)
+        ok = await _until_signalled(
+            _script(daemon, sims, timeline, options, restored, found),
+            lambda: timeline.note(daemon.clock(), "interrupted: stopping everything"))
     stopped = ["daemon", "simulators"] + (["broker"] if options.mqtt is None else [])
     clean = await _nothing_left(console, stopped)
+    if ok is None:
+        return EXIT_INTERRUPTED
     return 0 if ok and clean else 1
+
+
+async def _until_signalled(work: Coroutine[Any, Any, bool], on_signal: Callable[[], None],
+                           ) -> bool | None:
+    """`work`'s result, or None when SIGINT/SIGTERM came first (and `work` was cancelled)."""
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    task = asyncio.create_task(work, name="demo:script")
+    stopper = asyncio.create_task(stop.wait(), name="demo:signals")
+    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        await _cancel(stopper)
+        return task.result()
+    on_signal()
+    await _cancel(task)
+    return None
 
 
 async def _start_api(daemon: Daemon, timeline: Timeline, stack: contextlib.AsyncExitStack,
@@ -161,7 +193,8 @@ async def _cancel(task: asyncio.Task[Any]) -> None:
 
 
 async def _script(daemon: Daemon, sims: SiteSimulators, timeline: Timeline,
-                  options: DemoOptions, restored: asyncio.Event) -> bool:
+                  options: DemoOptions, restored: asyncio.Event,
+                  found: dict[str, dict[str, Any]]) -> bool:
     speed = options.speed
     start = daemon.clock() + timedelta(seconds=options.lead_s())
     request = VisitRequest.model_validate(
@@ -202,9 +235,21 @@ async def _script(daemon: Daemon, sims: SiteSimulators, timeline: Timeline,
     events = list(reversed(daemon.events.query(limit=1000)))
     said = sims[INTERCOM].spoken_texts()  # type: ignore[attr-defined]
     status = daemon.book.get(visit.id).status
-    return summarize(events, said=said, console=timeline.console,
-                     visit_status=f"{visit.salutation} ({visit.id}), {status.value}",
-                     spotlights=SPOTLIGHTS) and status.value == "done"
+    baseline = {device.id: entry.description or "the scene's baseline"
+                for entry in daemon.scene.baseline
+                for device in daemon.registry.resolve(entry.target)}
+    changed = compare_states(found, _states(sims, daemon.site), baseline)
+    ok = summarize(events, said=said, console=timeline.console, spotlights=SPOTLIGHTS,
+                   visit_status=f"{visit.salutation} ({visit.id}), {status.value}",
+                   left_changed=changed)
+    return ok and status.value == "done"
+
+
+def _states(sims: SiteSimulators, site: SiteConfig) -> dict[str, dict[str, Any]]:
+    """What each simulated device is, in the attributes vipctl can set on its kind."""
+    return {device_id: {k: v for k, v in sim.state.items()
+                        if k in ATTRIBUTES[site.devices[device_id].kind]}
+            for device_id, sim in sims.devices.items()}
 
 
 async def _sleep_until(daemon: Daemon, when: datetime) -> None:

@@ -138,8 +138,26 @@ class Timeline:
         self.line(at, "demo", text)
 
 
+def compare_states(before: Mapping[str, Mapping[str, Any]],
+                   after: Mapping[str, Mapping[str, Any]],
+                   why: Mapping[str, str] | None = None) -> list[str]:
+    """Devices whose state differs from how the demo found them: `id attr=now (was ...)`,
+    with the reason `why` knows (the baseline's description, for the music)."""
+    out = []
+    for device, now in after.items():
+        was = before.get(device, {})
+        diff = {k: v for k, v in now.items() if was.get(k) != v}
+        if diff:
+            earlier = {k: was.get(k) for k in diff}
+            reason = (why or {}).get(device)
+            out.append(f"{device} {show_state(diff)} (was {show_state(earlier)})"
+                       + (f": {reason}" if reason else ""))
+    return out
+
+
 def summarize(events: Iterable[Event], *, said: list[str], console: Console,
-              visit_status: str, spotlights: str | None = "spotlights") -> bool:
+              visit_status: str, spotlights: str | None = "spotlights",
+              left_changed: Iterable[str] = ()) -> bool:
     """Print what ran, what was said and what failed; True when nothing failed."""
     events = list(events)
     kinds = Counter(e.kind for e in events)
@@ -155,6 +173,8 @@ def summarize(events: Iterable[Event], *, said: list[str], console: Console,
     held = [e.device_id or "" for e in events if e.kind == "hold_reasserted"]
     console.print(f"  holds re-asserted: {len(held)}" + (f" ({', '.join(held)})" if held else ""))
     console.print(f"  restore: {'done' if kinds['restore'] else 'NOT done'}")
+    for line in left_changed:
+        console.print(f"  not as before: {escape(line)}", soft_wrap=True)
     if spotlights is not None:
         touched = sum(1 for e in events if e.kind == "command" and e.device_id == spotlights)
         console.print(f"  {spotlights}: " + ("never commanded (P9)" if not touched

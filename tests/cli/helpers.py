@@ -16,9 +16,10 @@ VIPCTL = Path(sys.executable).parent / "vipctl"
 ENV = {**os.environ, "COLUMNS": "220", "PYTHONUNBUFFERED": "1"}
 
 
-def start(*args: str) -> subprocess.Popen[str]:
+def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """`vipctl ARGS` in a new session (its own process group), output captured."""
-    return subprocess.Popen([str(VIPCTL), *args], env=ENV, stdout=subprocess.PIPE,
+    return subprocess.Popen([str(VIPCTL), *args], env={**ENV, **(env or {})},
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import time
+from pathlib import Path
+
+import pytest
 
 from tests.broker import Mosquitto
 from tests.cli.helpers import group_gone, kill_group, start
@@ -65,6 +69,12 @@ def test_demo_runs_a_whole_visit_on_the_embedded_broker() -> None:
     assert spoken == SAID
     assert "王先生 (v-" in summary and "), done" in summary
     assert "restore: done" in summary
+    # Back to how the demo found them: what the scene changed, except the baseline music.
+    not_as_before = re.findall(r"not as before: (\S+)", summary)
+    assert "background_music" in not_as_before
+    assert "P3 背景音乐常开" in line_of(summary, "not as before: background_music")
+    for device in ("model_area_lights", "hall_lights", "vip_room_video", "lobby_thermostat"):
+        assert device not in not_as_before
     assert "spotlights: never commanded" in summary
     assert "failures: none" in summary
     assert "nothing left running" in out
@@ -91,6 +101,31 @@ def test_demo_on_an_outside_broker(mosquitto: Mosquitto, topic_prefix: str) -> N
     assert "failures: none" in out
     assert "stopped: daemon, simulators; nothing left running" in out
     assert group_gone(proc)
+
+
+@pytest.mark.parametrize("stop_with", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_demo_stops_everything(tmp_path: Path, stop_with: signal.Signals) -> None:
+    proc = start("demo", "--no-api", "--speed", "600", "--lead", "5",
+                 env={"TMPDIR": str(tmp_path)})
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 30
+        while "p10-air-conditioning ok" not in proc.stdout.readline():
+            assert time.monotonic() < deadline and proc.poll() is None
+        names = [p.name for p in tmp_path.iterdir()]
+        assert len(names) == 1 and names[0].startswith("vipctl-demo-"), names
+        proc.send_signal(stop_with)
+        began = time.monotonic()
+        out, err = proc.communicate(timeout=10)
+    finally:
+        kill_group(proc)
+    assert proc.returncode == 130, out + err
+    assert time.monotonic() - began < 5
+    assert "interrupted: stopping everything" in out
+    assert "stopped: daemon, simulators, broker; nothing left running" in out
+    assert "Summary" not in out
+    assert group_gone(proc)
+    assert list(tmp_path.iterdir()) == []  # the demo's database went with it
 
 
 def test_demo_refuses_a_bad_broker_url() -> None:
