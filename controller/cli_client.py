@@ -49,6 +49,21 @@ class Refused(Exception):
         self.body = body
 
 
+def _answer(response: httpx.Response) -> Any:
+    """The body of a success; a refused booking raised; any other error printed, exit 1."""
+    try:
+        body = response.json()
+    except ValueError:  # e.g. the body limit's plain-text 413
+        body = {"message": response.text.strip() or response.reason_phrase}
+    error = body if isinstance(body, dict) else {}
+    if response.status_code == 409 and error.get("error") == "booking_refused":
+        raise Refused(error)
+    if response.is_error:
+        message = error.get("message") or response.reason_phrase
+        _fail(f"{message} (HTTP {response.status_code})", EXIT_FAILED)
+    return body
+
+
 class Client:
     def __init__(self, api: str) -> None:
         self.api = api.rstrip("/")
@@ -66,17 +81,7 @@ class Client:
             response = self.http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             self._unreachable(exc)
-        try:
-            body = response.json()
-        except ValueError:
-            body = {"message": response.text.strip() or response.reason_phrase}
-        if response.status_code == 409 and body.get("error") == "booking_refused":
-            raise Refused(body)
-        if response.is_error:
-            message = body.get("message") if isinstance(body, dict) else None
-            _fail(f"{message or response.reason_phrase} (HTTP {response.status_code})",
-                  EXIT_FAILED)
-        return body
+        return _answer(response)
 
     def stream(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any] | None]:
         """Server-sent events as dicts; None once, when the stream is open (subscribed)."""
@@ -85,8 +90,7 @@ class Client:
                     TIMEOUT_S, read=None)) as response:
                 if response.is_error:
                     response.read()
-                    _fail(f"{response.json().get('message')} (HTTP {response.status_code})",
-                          EXIT_FAILED)
+                    _answer(response)
                 data: list[str] = []
                 opened = False
                 for line in response.iter_lines():
