@@ -352,6 +352,10 @@ class VisitBook:
             row.status, row.updated_at = status.value, at
             if status is S.CANCELLED:
                 row.cancel_reason = reason
+            if status in ON_SITE and at < row.start:
+                # A guest who came early occupies the site from now on (P1): the visit
+                # starts when the guest is here. Its end stays as booked.
+                row.start = at
             session.add(VisitStatusRow(visit_id=visit_id, status=status.value, at=at))
             session.flush()
             return self._visits(session, [row])[0]
@@ -429,7 +433,19 @@ class VisitBook:
             query = query.where(VisitRow.start < end + self._teardown)
         if exclude is not None:
             query = query.where(VisitRow.id != exclude)
-        return builtins.list(session.scalars(query).all())
+        rows = builtins.list(session.scalars(query).all())
+        # A guest still on site after the booked end occupies the site until they leave:
+        # treat the end as "now" for the overlap test.
+        now = self._clock()
+        overrun = select(VisitRow).where(VisitRow.status.in_([s.value for s in ON_SITE]))
+        if exclude is not None:
+            overrun = overrun.where(VisitRow.id != exclude)
+        for row in session.scalars(overrun):
+            if row in rows or row.end >= now:
+                continue
+            if now > start - self._teardown and (end is None or row.start < end + self._teardown):
+                rows.append(row)
+        return rows
 
     def _next_free(
         self, session: Session, after: datetime, duration: timedelta, exclude: str | None
@@ -440,7 +456,10 @@ class VisitBook:
         for other in self._occupying(session, after, None, exclude):
             if other.start >= candidate + duration + self._teardown:
                 break
-            candidate = max(candidate, other.end + self._teardown)
+            end = other.end
+            if VisitStatus(other.status) in ON_SITE:  # still here: not before they leave
+                end = max(end, self._clock())
+            candidate = max(candidate, end + self._teardown)
         return self._local(candidate)
 
     def _check_slot(

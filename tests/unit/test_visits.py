@@ -383,3 +383,31 @@ def test_racing_bookings_exactly_one_wins(db: Database, url: str) -> None:
         assert len(wins) == 1 and len(losses) == 1, outcomes
         assert losses[0].collides_with == wins[0].id
     assert len(VisitBook(db, tz=SITE, teardown=TEARDOWN).list()) == 5
+
+
+def test_a_guest_who_came_early_occupies_the_site_from_then(
+    book: VisitBook, clock: Clock
+) -> None:
+    early = book.book(request(at(11)), source="api")
+    clock.now = at(10)
+    arrived = book.set_status(early.id, S.ARRIVED)
+    assert arrived.start == at(10)  # the visit begins when the guest is here
+    with pytest.raises(BookingRefused) as refused:
+        book.book(request(at(10, 5), 30, surname="李"), source="vip-now")
+    assert refused.value.collides_with == early.id
+    assert refused.value.next_free == at(12) + TEARDOWN
+
+
+def test_a_guest_staying_past_the_booked_end_still_occupies_the_site(
+    book: VisitBook, clock: Clock
+) -> None:
+    visit = book.book(request(at(9, 10), 30), source="api")
+    book.set_status(visit.id, S.ARRIVED, at=at(9, 10))
+    clock.now = at(10)  # booked end 9:40; the guest is still here
+    with pytest.raises(BookingRefused) as refused:
+        book.book(request(at(10, 5), 30, surname="李"), source="api")
+    assert refused.value.collides_with == visit.id
+    assert refused.value.next_free == at(10) + TEARDOWN
+    book.set_status(visit.id, S.DEPARTING)
+    book.set_status(visit.id, S.DONE)
+    assert book.book(request(at(10, 5), 30, surname="李"), source="api").surname == "李"
