@@ -249,6 +249,7 @@ def demo(
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "error",
 ) -> None:
     """A whole VIP visit on simulated devices, in about a minute, with a live timeline."""
+    from controller.broker import BrokerUnavailable
     from controller.demo import DemoOptions, demo_site, run_demo
 
     with exit_on_bad_input():
@@ -258,7 +259,14 @@ def demo(
             with_broker(site, mqtt or site.mqtt.url, prefix)  # checked now; applied by the demo
     configure_logging(log_level)
     options = DemoOptions(mqtt=mqtt, speed=speed, lead=lead, api=not no_api, prefix=prefix)
-    code = asyncio.run(run_demo(site, scene, options, Console(highlight=False)))
+    try:
+        code = asyncio.run(run_demo(site, scene, options, Console(highlight=False)))
+    except BrokerUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_FAILED) from None
+    except TimeoutError:
+        print(f"error: the broker at {mqtt} did not let the simulators connect", file=sys.stderr)
+        raise typer.Exit(EXIT_FAILED) from None
     raise typer.Exit(code)
 
 

@@ -102,7 +102,10 @@ async def simulate(site: SiteConfig, *, host: str, port: int, prefix: str,
                    console: Console, stop: asyncio.Event) -> None:
     """Run every device's simulator until `stop` is set."""
     sims = SiteSimulators(site.devices, host=host, port=port, topic_prefix=prefix)
-    async with sims:
+    try:
+        await sims.start()  # raises TimeoutError when the broker does not let them in
         render_pokes(site, pokes(site, host=host, port=port, prefix=prefix), host=host,
                      port=port, prefix=prefix, console=console)
         await stop.wait()
+    finally:
+        await sims.stop()  # those that did start, too
