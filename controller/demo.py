@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 
@@ -42,7 +42,13 @@ from controller.site_config import SiteConfig
 from controller.visits import VisitRequest
 from devices.model import ATTRIBUTES
 from scenes.model import Scene
+from simulators.base import SimulatedDevice
 from simulators.site import SiteSimulators
+from simulators.tasmota import TasmotaLight
+from simulators.vipctl_intercom import VipctlIntercomGateway
+from simulators.zigbee2mqtt import Button
+
+S = TypeVar("S", bound=SimulatedDevice)
 
 # The demo site. It lives in the source tree next to the packages (an editable install or a
 # clone); a wheel does not ship config/, see docs/demo.md.
@@ -207,17 +213,16 @@ async def _script(daemon: Daemon, sims: SiteSimulators, timeline: Timeline,
                   f"{VISIT_LENGTH.total_seconds() / speed:.1f} s")
     visit = await daemon.engine.book_visit(request, source="demo")
 
-    button = sims[BUTTON]
-    lights = sims[HELD_LIGHTS]
+    button, lights = _sim(sims, BUTTON, Button), _sim(sims, HELD_LIGHTS, TasmotaLight)
     steps: list[tuple[timedelta, str, Callable[[], Awaitable[None]]]] = [
         (ARRIVAL, "the guard presses the concierge button once (Zigbee2MQTT action "
-         "'single' = arrival)", lambda: button.press("single")),  # type: ignore[attr-defined]
+         "'single' = arrival)", lambda: button.press("single")),
         (LIGHTS_SWITCHED_OFF, "someone switches the model-area lights off at the wall",
-         lambda: lights.change_locally({"power": False})),  # type: ignore[attr-defined]
+         lambda: lights.change_locally({"power": False})),
         (SHOW_FLAT, "the concierge double-presses the button ('double' = to the show flat)",
-         lambda: button.press("double")),  # type: ignore[attr-defined]
+         lambda: button.press("double")),
         (DEPARTURE, "the concierge holds the button down ('hold' = leaving)",
-         lambda: button.press("hold")),  # type: ignore[attr-defined]
+         lambda: button.press("hold")),
     ]
     for offset, what, act in steps:
         await _sleep_until(daemon, visit.start + offset / speed)
@@ -233,7 +238,7 @@ async def _script(daemon: Daemon, sims: SiteSimulators, timeline: Timeline,
     await asyncio.sleep(SETTLE_S)
 
     events = list(reversed(daemon.events.query(limit=1000)))
-    said = sims[INTERCOM].spoken_texts()  # type: ignore[attr-defined]
+    said = _sim(sims, INTERCOM, VipctlIntercomGateway).spoken_texts()
     status = daemon.book.get(visit.id).status
     baseline = {device.id: entry.description or "the scene's baseline"
                 for entry in daemon.scene.baseline
@@ -243,6 +248,14 @@ async def _script(daemon: Daemon, sims: SiteSimulators, timeline: Timeline,
                    visit_status=f"{visit.salutation} ({visit.id}), {status.value}",
                    left_changed=changed)
     return ok and status.value == "done"
+
+
+def _sim(sims: SiteSimulators, device_id: str, kind: type[S]) -> S:
+    """A simulator of the demo site, as the class the script drives it through."""
+    sim = sims[device_id]
+    if not isinstance(sim, kind):
+        raise TypeError(f"{device_id} is a {type(sim).__name__}, not a {kind.__name__}")
+    return sim
 
 
 def _states(sims: SiteSimulators, site: SiteConfig) -> dict[str, dict[str, Any]]:
