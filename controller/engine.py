@@ -91,7 +91,14 @@ class Engine:
             await self.executor.baseline(entry.target, entry.state.as_state())
         for visit in self.open_visits():
             await self.reconcile(visit)
-        self._spawn(self.executor.reassert_all())
+        self._spawn(self._reassert_when_heard())
+
+    async def _reassert_when_heard(self) -> None:
+        """After a (re)start: once the devices have answered the state query, bring every
+        claimed or baseline device back to what it should be."""
+        devices = list(self.executor.registry.devices.values())
+        await asyncio.gather(*(d.wait_reported(d.policy.confirm_timeout) for d in devices))
+        await self.executor.reassert_all()
 
     async def stop(self) -> None:
         if self.scheduler.running:
@@ -337,12 +344,15 @@ class Engine:
         async with self._lock:
             if not self.ledger.claim(visit_id, "restore"):
                 return
-            commands = await self.executor.release(
+            commands, unknown = await self.executor.release(
                 [self.layer(visit_id), self.hold_layer(visit_id)], visit_id=visit_id,
-                step="restore")
+                step="restore", fallback=self.scene.restore.fallback())
             self.ledger.mark(visit_id, "restore", "ok")
-            self.events.append("restore", visit_id=visit_id,
-                               detail={"why": why, "commands": commands}, result="ok")
+            detail: dict[str, Any] = {"why": why, "commands": commands}
+            if unknown:
+                # Honest about what could not be put back: nobody knows what it was.
+                detail["left_as_is"] = unknown
+            self.events.append("restore", visit_id=visit_id, detail=detail, result="ok")
             visit = self.book.get(visit_id)
             if visit.status is S.DEPARTING:
                 self.book.set_status(visit_id, S.DONE)

@@ -90,20 +90,46 @@ class Executor:
                                result="failed")
             return CommandResult(device.id, wanted, False, 0, 0.0, reason=str(exc))
 
-    async def release(self, layers: list[str], *, visit_id: str | None, step: str) -> int:
-        """Drop layers' claims; set back only what changes. Returns how many commands."""
+    async def release(
+        self, layers: list[str], *, visit_id: str | None, step: str,
+        fallback: Mapping[str, State] | None = None,
+    ) -> tuple[int, dict[str, list[str]]]:
+        """Drop layers' claims; set back only what changes.
+
+        What a device was before the scene is unknown when it could not report (an IR
+        air conditioner): `fallback` (target → state) says what to set it to then. Returns
+        the number of commands, and per device the attributes left as they are for want of
+        either.
+        """
         reported = {d.id: dict(d.state) for d in self.registry.devices.values()}
+        floors = self.claims.to_dict()["floors"]
+        claimed: dict[str, set[str]] = {}
+        for layer in layers:
+            for device_id, state in self.claims.claimed(layer).items():
+                claimed.setdefault(device_id, set()).update(state)
         changes: dict[str, dict[str, StateValue]] = {}
         for layer in layers:
             for device_id, state in self.claims.release(layer, reported=reported).items():
                 changes.setdefault(device_id, {}).update(state)
         self._save()
+        by_device = {d.id: dict(state) for target, state in (fallback or {}).items()
+                     for d in self.registry.resolve(target)}
+        unknown: dict[str, list[str]] = {}
+        for device_id, attributes in claimed.items():
+            still = self.claims.effective(device_id)
+            for attribute in sorted(attributes):
+                if attribute in still or attribute in floors.get(device_id, {}):
+                    continue
+                if attribute in by_device.get(device_id, {}):
+                    changes.setdefault(device_id, {})[attribute] = by_device[device_id][attribute]
+                else:
+                    unknown.setdefault(device_id, []).append(attribute)
         jobs = [
             self._command(self.registry[device_id], dict(state), visit_id=visit_id, step=step)
             for device_id, state in changes.items()
         ]
         results = await asyncio.gather(*jobs)
-        return len(results)
+        return len(results), unknown
 
     async def baseline(self, target: str, state: State) -> None:
         """The site's everyday state (P3 music): held always, outside visits too."""

@@ -213,10 +213,19 @@ class BaselineEntry(Strict):
 
 
 class Restore(Strict):
-    """When what the scene changed goes back."""
+    """When what the scene changed goes back.
+
+    `unknown`: what to set a device to when what it was before the scene is not known (it
+    cannot report, e.g. an air conditioner behind an IR blaster, or it never answered).
+    """
 
     at: AtField
     description: str = ""
+    unknown: list[BaselineEntry] = Field(default_factory=list)
+
+    def fallback(self) -> dict[str, dict[str, StateValue]]:
+        """target → state, for what no floor says."""
+        return {entry.target: entry.state.as_state() for entry in self.unknown}
 
     @field_validator("at")
     @classmethod
@@ -288,6 +297,7 @@ class Scene(Strict):
     def targets(self) -> set[str]:
         """Every device or group the scene names, intercoms included."""
         names = {b.target for b in self.baseline} | {h.target for h in self.holds}
+        names.update(u.target for u in self.restore.unknown)
         for cue in self.cues:
             names.update(a.target for a in cue.actions)
             names.update(s.intercom for s in (cue.announce, cue.remind) if s and s.intercom)

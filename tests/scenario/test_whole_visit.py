@@ -73,6 +73,11 @@ async def test_whole_visit(tmp_path: Path, mosquitto: Mosquitto, topic_prefix: s
         assert sims["hall_lights"].state["power"] is False
         assert sims["background_music"].state["playback"] == "playing"
         assert sims["spotlights"].state["power"] is True
+        # The IR air conditioner could not say how it was: the scene's fallback turns it off.
+        await eventually(lambda: sims["vip_room_ac"].state.get("power") is False)
+        restore = rig.daemon.events.query(visit_id=visit.id, kinds=["restore"])[0]
+        # ...and says what it could not put back (moot with the unit off).
+        assert restore.detail["left_as_is"] == {"vip_room_ac": ["mode", "setpoint"]}
         assert sims["spotlights"].commands() == [("cmnd/spotlights/STATE", "")] or not [
             c for c in sims["spotlights"].commands() if "POWER" in c[0] or "Dimmer" in c[0]]
 
