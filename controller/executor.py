@@ -9,6 +9,7 @@ device was before (the floors), and re-asserts it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -26,6 +27,9 @@ CLAIMS_KEY = "claims"
 BASELINE_LAYER = "baseline"
 # Device events that go to the event log as they are (state reports are too many to keep).
 LOGGED_DEVICE_EVENTS = {"command", "retry", "confirmed", "failed", "availability", "garbage"}
+# The scene step a device command belongs to, so the event log can say why it was sent. The
+# device layer knows nothing of steps; its events are emitted inside the command's context.
+_step: contextvars.ContextVar[str | None] = contextvars.ContextVar("vipctl_step", default=None)
 
 
 class Executor:
@@ -82,6 +86,7 @@ class Executor:
     async def _command(
         self, device: Device, wanted: dict[str, StateValue], *, visit_id: str | None, step: str
     ) -> CommandResult:
+        token = _step.set(step)
         try:
             return await device.command(wanted)
         except DeviceError as exc:  # e.g. an attribute this device cannot take
@@ -89,6 +94,8 @@ class Executor:
                                detail={"step": step, "desired": wanted, "reason": str(exc)},
                                result="failed")
             return CommandResult(device.id, wanted, False, 0, 0.0, reason=str(exc))
+        finally:
+            _step.reset(token)
 
     async def release(
         self, layers: list[str], *, visit_id: str | None, step: str,
@@ -153,7 +160,11 @@ class Executor:
         self, intercom_id: str, announcement: Announcement, *, visit_id: str | None, step: str
     ) -> bool:
         device = self.registry[intercom_id]
-        result = await device.announce(announcement)
+        token = _step.set(step)
+        try:
+            result = await device.announce(announcement)
+        finally:
+            _step.reset(token)
         self.events.append(
             "announcement", visit_id=visit_id, device_id=intercom_id,
             detail={"step": step, "id": announcement.id, "text": announcement.text,
@@ -168,9 +179,11 @@ class Executor:
     def _on_device_event(self, event: DeviceEvent) -> None:
         if event.kind in LOGGED_DEVICE_EVENTS:
             result = {"confirmed": "ok", "failed": "failed"}.get(event.kind)
+            step = _step.get()
+            detail = {**event.detail, "step": step} if step else event.detail
             try:
                 self.events.append(event.kind, visit_id=self.current_visit(),
-                                   device_id=event.device_id, detail=event.detail, result=result)
+                                   device_id=event.device_id, detail=detail, result=result)
             except Exception:  # the log must never take the device layer down
                 log.exception("could not log %s of %s", event.kind, event.device_id)
             if event.kind == "failed":
@@ -199,7 +212,11 @@ class Executor:
         try:
             log.info("%s reported %s against the held %s: setting it back", device.id,
                      reported, dict(held))
-            result = await device.command(dict(held))
+            token = _step.set("hold")
+            try:
+                result = await device.command(dict(held))
+            finally:
+                _step.reset(token)
             self.events.append(
                 "hold_reasserted", visit_id=self.current_visit(), device_id=device.id,
                 detail={"reported": dict(reported), "held": dict(held)},

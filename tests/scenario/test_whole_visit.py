@@ -117,3 +117,18 @@ async def test_whole_visit(tmp_path: Path, mosquitto: Mosquitto, topic_prefix: s
         ]
         assert said.count(ARRIVAL_TEXT) == 1
         assert len(said) == len(set(said))
+
+
+async def test_every_command_names_its_step(
+    tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str
+) -> None:
+    async with site_rig(tmp_path, mosquitto, topic_prefix, speed=SPEED) as rig:
+        visit = await rig.book(in_seconds=0.7)
+        await eventually(lambda: "p2-p9-lights" in rig.daemon.ledger.done(visit.id))
+        await eventually(lambda: rig.sims["model_area_lights"].state.get("power") is True)
+        commands = rig.daemon.events.query(visit_id=visit.id, kinds=["command"])
+        steps = {(e.device_id, e.detail.get("step")) for e in commands}
+        assert ("vip_room_ac", "p10-air-conditioning") in steps
+        assert ("model_area_lights", "p2-p9-lights") in steps or \
+            ("model_area_lights", "hold:p2-model-area-lights-held") in steps
+        assert ("staff_intercom", "p7-fountain") in steps
