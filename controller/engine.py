@@ -254,6 +254,12 @@ class Engine:
                 self._at(ph.begins, visit.id, key)
             else:
                 overdue.append(key)
+        if visit.status in (S.BOOKED, S.PREPARING) and "no-show" not in done:
+            # Nobody came by the booked end: a no-show, and the site goes back to normal.
+            if visit.end > now:
+                self._at(visit.end, visit.id, "no-show")
+            else:
+                overdue.append("no-show")
         restore_at = restore_time(self.scene, start=visit.start, triggers=triggers,
                                   speed=self.speed)
         if restore_at is not None and "restore" not in done:
@@ -290,6 +296,8 @@ class Engine:
                 return
             if key == "restore":
                 await self._restore(visit_id, why="visit over")
+            elif key == "no-show":
+                await self._no_show(visit)
             elif key.startswith("hold:"):
                 await self._begin_hold(visit, key)
             else:
@@ -327,6 +335,17 @@ class Engine:
             self.ledger.mark(visit_id, cue_id, "ok" if ok else "failed")
             self.events.append("cue", visit_id=visit_id, detail={"cue": cue.id},
                                result="ok" if ok else "failed")
+
+    async def _no_show(self, visit: Visit) -> None:
+        if visit.status not in (S.BOOKED, S.PREPARING) or not self.ledger.claim(visit.id,
+                                                                                "no-show"):
+            return
+        self.book.set_status(visit.id, S.NO_SHOW)
+        self.ledger.mark(visit.id, "no-show", "ok")
+        self.events.append("visit", visit_id=visit.id, detail={
+            "action": "no-show", "guest": visit.salutation,
+            "message": "nobody arrived by the booked end"}, result="ok")
+        await self._restore(visit.id, why="no-show")
 
     async def _begin_hold(self, visit: Visit, key: str) -> None:
         async with self._lock:

@@ -179,3 +179,17 @@ async def test_back_to_back_visits_restore_does_not_undo_the_next_preparation(
         await eventually(lambda: rig.daemon.book.get(b.id).status is VisitStatus.DONE)
         await eventually(lambda: lights.state.get("power") is False)
         assert rig.sims["hall_lights"].state["power"] is False
+
+
+async def test_nobody_came_is_a_no_show_and_the_site_goes_back(
+    tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str
+) -> None:
+    initial = {"model_area_lights": {"power": False}}
+    async with site_rig(tmp_path, mosquitto, topic_prefix, speed=SPEED, initial=initial) as rig:
+        visit = await rig.book(in_seconds=0.7, duration=timedelta(seconds=1.5))
+        lights = rig.sims["model_area_lights"]
+        await eventually(lambda: lights.state.get("power") is True)
+        await eventually(lambda: rig.daemon.book.get(visit.id).status is VisitStatus.NO_SHOW)
+        await eventually(lambda: lights.state.get("power") is False)
+        await eventually(lambda: ("restore", "ok") in rig.kinds(visit.id))
+        assert not any("已到访" in s for s in rig.said())
