@@ -28,7 +28,7 @@ from devices.model import (
     UnsupportedCommand,
     matches,
 )
-from devices.transports.mqtt import MqttTransport, TransportUnavailable
+from devices.transports.base import Transport, TransportUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class _Waiter:
 
 
 class Device:
-    """One configured device, bound to its codec and the daemon's transport."""
+    """One configured device, bound to its codec and its transport (MQTT or a serial port)."""
 
     def __init__(
         self,
@@ -93,7 +93,7 @@ class Device:
         *,
         kind: Kind,
         codec: Codec[Any],
-        transport: MqttTransport,
+        transport: Transport,
         policy: Policy,
         name: str | None = None,
         optimistic: bool = False,

@@ -19,7 +19,8 @@ from typing import Any
 
 import aiomqtt
 
-from devices.model import DeviceError, prefixed, unprefixed
+from devices.model import prefixed, unprefixed
+from devices.transports.base import TransportUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,7 @@ COMMAND_QOS = 1
 # Nagle's algorithm with delayed ACKs holds a QoS 1 publish for 20-45 ms; off it is ~0.5 ms.
 NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-
-class TransportUnavailable(DeviceError):
-    """The broker cannot be reached right now; the caller may retry."""
+__all__ = ["MqttSettings", "MqttTransport", "TransportUnavailable"]
 
 
 @dataclass(frozen=True, slots=True)
