@@ -88,7 +88,9 @@ class Executor:
     ) -> CommandResult:
         token = _step.set(step)
         try:
-            return await device.command(wanted)
+            result = await device.command(wanted)
+            self._check_hold(device.id)  # a report that came in meanwhile was not looked at
+            return result
         except DeviceError as exc:  # e.g. an attribute this device cannot take
             self.events.append("failed", visit_id=visit_id, device_id=device.id,
                                detail={"step": step, "desired": wanted, "reason": str(exc)},
@@ -148,6 +150,8 @@ class Executor:
         """Bring every claimed or baseline device to its effective state (at start-up)."""
         jobs = []
         for device in self.registry.devices.values():
+            if device.busy or device.id in self._reasserting:
+                continue  # already being brought there; its end checks the holds again
             effective = self.claims.effective(device.id)
             if effective and (device.assumed or not matches(device.state, effective)):
                 jobs.append(self._command(device, effective, visit_id=self.current_visit(),
@@ -195,7 +199,9 @@ class Executor:
 
     def _check_hold(self, device_id: str) -> None:
         device = self.registry.devices.get(device_id)
-        if device is None or device_id in self._reasserting:
+        # While a command is in flight its own reports settle the matter: the command's end
+        # looks again (see _command), so two commands never race each other.
+        if device is None or device_id in self._reasserting or device.busy:
             return
         held = self.claims.holds_for(device_id)
         if not held or matches(device.state, held):

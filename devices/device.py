@@ -128,6 +128,11 @@ class Device:
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
+    @property
+    def busy(self) -> bool:
+        """A command is in flight (its reports may still be on their way)."""
+        return self._lock.locked()
+
     async def wait_reported(self, timeout: float) -> bool:
         """Wait for the device's first state report (after start-up). False on timeout, and
         at once for a device that cannot report."""
