@@ -31,6 +31,7 @@ from pydantic_core import InitErrorDetails
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from controller.auth_config import AuthSettings
 from devices.config import Binding, CommandPolicy, DeviceConfig, DisplayName
 from devices.conventions.base import check_topic_part
 from devices.conventions.zigbee2mqtt import Zigbee2MqttOptions
@@ -232,6 +233,7 @@ class SiteConfig(_Section):
     commands: CommandPolicy = CommandPolicy()  # the site-wide default
     devices: dict[Id, DeviceConfig] = Field(min_length=1)
     groups: dict[Id, Annotated[list[str], Field(min_length=1)]] = Field(default_factory=dict)
+    auth: AuthSettings = AuthSettings()  # who may use the API and the page
 
     @model_validator(mode="wrap")
     @classmethod
