@@ -262,6 +262,12 @@ class SiteConfig(_Section):
                     problems.append(FieldError(
                         "with the site's commands policy filled in, max_backoff is below "
                         "backoff", at=("devices", device_id, "command")))
+            for media_id in device.duck:  # an intercom ducks media devices of this site
+                if self.devices.get(media_id, device).kind != "media":
+                    problems.append(FieldError(f"{media_id!r} is not a media device of this site",
+                                               at=("devices", device_id, "duck", media_id)))
+            if device.local is not None:
+                continue  # played in-process: no address on any wire to collide
             field, address = _address(device.binding)
             other = owners.setdefault(address, device_id)
             if other != device_id:

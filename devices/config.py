@@ -20,6 +20,7 @@ from devices.conventions.tasmota import TasmotaOptions
 from devices.conventions.vipctl_intercom import VipctlIntercomOptions
 from devices.conventions.vipctl_media import VipctlMediaOptions
 from devices.conventions.zigbee2mqtt import Zigbee2MqttOptions
+from devices.local.config import LocalBinding
 from devices.model import Kind
 from devices.yamlconf import FieldError
 
@@ -27,7 +28,8 @@ from devices.yamlconf import FieldError
 MqttOptions = TasmotaOptions | Zigbee2MqttOptions | VipctlMediaOptions | VipctlIntercomOptions
 MqttBinding = Annotated[MqttOptions, Field(discriminator="convention")]
 # Whatever a device is reached through. A serial transport will add its options here.
-Binding = MqttOptions
+# `local:` is a player or speaker the daemon runs itself (devices/local/, docs/media.md).
+Binding = MqttOptions | LocalBinding
 
 # The device kinds each convention can drive; anything else is refused at load.
 CONVENTION_KINDS: dict[str, frozenset[Kind]] = {
@@ -39,7 +41,7 @@ CONVENTION_KINDS: dict[str, frozenset[Kind]] = {
 
 # The transport blocks a device may have; exactly one must be given. A new transport adds its
 # field to DeviceConfig and its name here.
-TRANSPORTS: tuple[str, ...] = ("mqtt",)
+TRANSPORTS: tuple[str, ...] = ("mqtt", "local")
 
 # What a button press can set off in the reception procedure (F1 arrival, F7 show flat,
 # F13 departure, and an unbooked "VIP now").
@@ -89,16 +91,20 @@ class DeviceConfig(BaseModel):
     kind: Kind
     name: DisplayName | None = None  # shown to staff, e.g. 模型区灯光
     mqtt: MqttBinding | None = None
+    local: LocalBinding | None = None  # played by the daemon itself: docs/media.md
     optimistic: bool = False  # assumed state: trust the command, never wait for confirmation
     command: CommandPolicy | None = None  # None: the site's `commands:` policy
     triggers: dict[ButtonAction, Trigger] = Field(default_factory=dict)  # buttons only
+    # Intercoms only: media device id → volume (0-100) while this intercom speaks.
+    duck: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(default_factory=dict)
 
     @property
     def binding(self) -> Binding:
         """The options of the device's one transport block."""
-        if self.mqtt is None:  # pragma: no cover - the validator makes this impossible
+        binding = self.mqtt or self.local
+        if binding is None:  # pragma: no cover - the validator makes this impossible
             raise RuntimeError("device has no transport block")
-        return self.mqtt
+        return binding
 
     @property
     def transport(self) -> str:
@@ -134,6 +140,9 @@ class DeviceConfig(BaseModel):
         if self.triggers and self.kind != "button":
             problems.append(FieldError(f"only a button has triggers; this is a {self.kind}",
                                        at=("triggers",)))
+        if self.duck and self.kind != "intercom":
+            problems.append(FieldError(f"only an intercom ducks the music; this is a {self.kind}",
+                                       at=("duck",)))
         if problems:
             raise FieldError.many(problems)
         return self

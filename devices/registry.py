@@ -10,7 +10,7 @@ from devices.conventions.base import ConventionOptions
 from devices.conventions.registry import make_codec
 from devices.device import CommandResult, Device, Listener, Policy
 from devices.model import DeviceError, Kind, State
-from devices.transports.mqtt import MqttTransport
+from devices.transports.base import Transport
 
 
 class DeviceSpec(Protocol):
@@ -43,16 +43,20 @@ class DeviceRegistry:
         specs: Mapping[str, DeviceSpec],
         groups: Mapping[str, Sequence[str]],
         *,
-        transport: MqttTransport,
+        transport: Transport,
         policy_for: Callable[[str], Policy],
         listener: Listener | None = None,
+        transports: Mapping[str, Transport] | None = None,
     ) -> DeviceRegistry:
+        """`transports`: device id → a transport of its own (a local player's loopback);
+        every other device uses `transport`."""
+        own = transports or {}
         devices = [
             Device(
                 device_id,
                 kind=spec.kind,
                 codec=make_codec(device_id, spec.kind, spec.binding),
-                transport=transport,
+                transport=own.get(device_id, transport),
                 policy=policy_for(device_id),
                 name=spec.name,
                 optimistic=spec.optimistic,

@@ -136,7 +136,7 @@ def test_unknown_key_lists_the_allowed_ones(tmp_path: Path) -> None:
 """)
     assert problems(path) == [
         f"{path}:10: devices.hall_lights.optimistc: unknown field; did you mean 'optimistic'?; "
-        "allowed: kind, name, mqtt, optimistic, command, triggers"
+        "allowed: kind, name, mqtt, local, optimistic, command, triggers, duck"
     ]
 
 
