@@ -2,14 +2,14 @@
 
 One table of cases, one set of tests: a command is confirmed; an unconfirmed one is retried
 and then fails; a device that drops off is marked unavailable and, when it comes back, is
-available with its state read again; garbage is ignored; a broker restart is survived.
+available with its state read again; garbage is ignored; a broker restart is survived. The
+steps shared with the serial devices' contract are in tests/contract/contract.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import importlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,18 +22,12 @@ from devices.conventions.vipctl_intercom import VipctlIntercomOptions
 from devices.conventions.vipctl_media import VipctlMediaOptions
 from devices.conventions.zigbee2mqtt import Zigbee2MqttOptions
 from devices.device import Device, DeviceEvent
-from devices.model import ANNOUNCED, Announcement, Kind, StateValue, matches
+from devices.model import Announcement, Kind, StateValue, matches
 from devices.transports.mqtt import MqttSettings, MqttTransport
 from simulators.base import SimulatedDevice
 from tests.broker import Mosquitto
-
-
-@dataclass(frozen=True)
-class Policy:
-    confirm_timeout: float = 1.0
-    retries: int = 2
-    backoff: float = 0.05
-    max_backoff: float = 0.2
+from tests.contract import contract
+from tests.contract.contract import Policy, eventually
 
 
 @dataclass(frozen=True)
@@ -96,11 +90,61 @@ class Rig:
             result = await self.device.command(self.case.desired)
         return result.ok
 
+    # --- what tests/contract/contract.py asks of a rig ---------------------------------
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
+    @property
+    def kind(self) -> Kind:
+        return self.case.kind
+
+    @property
+    def initial(self) -> dict[str, StateValue]:
+        return self.case.initial
+
+    @property
+    def desired(self) -> dict[str, StateValue]:
+        return self.case.desired
+
+    @property
+    def reads_state(self) -> bool:
+        return reads_state(self.case)
+
+    def sim_state(self) -> dict[str, StateValue]:
+        return self.sim.state
+
+    def saw_anything(self) -> bool:
+        return bool(self.sim.received)
+
+    def ignore_commands(self, on: bool) -> None:
+        self.sim.faults.ignore_commands = on
+
+    def clear_wire(self) -> None:
+        self.sim.received.clear()
+
+    def attempts_on_wire(self) -> float:
+        if self.case.kind == "intercom":
+            sent = self.device.codec.announce(Announcement("a0", "王先生已到访"))
+        else:
+            sent = self.device.codec.encode(self.case.desired)
+        topics = {m.topic for m in sent}
+        return sum(t in topics for t, _ in self.sim.commands()) / len(sent)
+
+    async def go_offline(self) -> None:
+        await self.sim.go_offline()
+
+    async def come_back(self) -> None:
+        await self.sim.come_back()
+
+    def change_by_hand(self, state: dict[str, StateValue]) -> None:
+        self.sim.state.update(state)
+
+    async def send_garbage(self) -> None:
+        for topic in self.sim.state_topics():  # type: ignore[attr-defined]
+            for payload in GARBAGE:
+                await self.sim.publish(topic, payload)
+        await self.sim.publish(self.sim.state_topics()[0], b"{")  # type: ignore[attr-defined]
+
+    def stop_garbage(self) -> None:
+        pass
 
 
 @pytest.fixture(params=CASES, ids=[c.id for c in CASES])
@@ -157,36 +201,13 @@ async def test_command_is_confirmed(rig: Rig) -> None:
         await eventually(lambda: "action" in rig.kinds())
         assert [e.detail for e in rig.events if e.kind == "action"] == [{"action": "single"}]
         return
-    assert await rig.act()
-    assert rig.kinds().count("command") == 1
-    assert "confirmed" in rig.kinds()
-    assert rig.sim.received, "the simulator saw nothing on the wire"
-    if rig.case.desired:
-        assert matches(rig.device.state, rig.case.desired)
-        assert matches(rig.sim.state, rig.case.desired)
-    else:
-        assert rig.device.state[ANNOUNCED] == "a0"
+    await contract.command_is_confirmed(rig)
 
 
 async def test_unconfirmed_command_is_retried_then_fails(rig: Rig) -> None:
     if rig.case.kind == "button":
         pytest.skip("a button takes no commands")
-    if reads_state(rig.case):
-        await eventually(lambda: matches(rig.device.state, rig.case.initial))
-    rig.sim.faults.ignore_commands = True
-    rig.device.policy = Policy(confirm_timeout=0.3, retries=2, backoff=0.05)
-    rig.sim.received.clear()
-    assert not await rig.act()
-    assert rig.kinds().count("command") == 3
-    assert rig.kinds().count("retry") == 2
-    assert rig.kinds()[-1] == "failed"
-    assert rig.device.failure is not None
-    if rig.case.kind == "intercom":
-        sent = rig.device.codec.announce(Announcement("a0", "王先生已到访"))
-    else:
-        sent = rig.device.codec.encode(rig.case.desired)
-    topics = {m.topic for m in sent}
-    assert sum(t in topics for t, _ in rig.sim.commands()) == 3 * len(sent)
+    await contract.unconfirmed_command_is_retried_then_fails(rig)
 
 
 async def test_wrong_state_report_is_not_a_confirmation(rig: Rig) -> None:
@@ -201,19 +222,7 @@ async def test_wrong_state_report_is_not_a_confirmation(rig: Rig) -> None:
 
 
 async def test_offline_then_back_with_state_read_again(rig: Rig) -> None:
-    await eventually(lambda: rig.device.available is True)
-    await rig.sim.go_offline()
-    await eventually(lambda: rig.device.available is False)
-    if reads_state(rig.case):
-        # Changed by hand while it was away: vipctl must read the new state when it returns.
-        rig.sim.state.update(rig.case.desired)
-    await rig.sim.come_back()
-    await eventually(lambda: rig.device.available is True)
-    if reads_state(rig.case):
-        await eventually(lambda: matches(rig.device.state, rig.case.desired))
-    assert [e.detail["available"] for e in rig.events if e.kind == "availability"][-2:] == [
-        False, True,
-    ]
+    await contract.offline_then_back_with_state_read_again(rig)
 
 
 GARBAGE = [b"\xff\xfe\x00garbage", b"{", b"[1, 2, 3]", b'{"POWER": {"x": 1}, "state": 7}',
@@ -221,20 +230,7 @@ GARBAGE = [b"\xff\xfe\x00garbage", b"{", b"[1, 2, 3]", b'{"POWER": {"x": 1}, "st
 
 
 async def test_garbage_is_ignored(rig: Rig) -> None:
-    if reads_state(rig.case):
-        await eventually(lambda: matches(rig.device.state, rig.case.initial))
-    await eventually(lambda: rig.device.available is True)
-    await asyncio.sleep(0.2)  # let the birth messages settle before taking the baseline
-    before = dict(rig.device.state)
-    for topic in rig.sim.state_topics():  # type: ignore[attr-defined]
-        for payload in GARBAGE:
-            await rig.sim.publish(topic, payload)
-    await rig.sim.publish(rig.sim.state_topics()[0], b"{")  # type: ignore[attr-defined]
-    await asyncio.sleep(0.3)
-    assert rig.device.state == before
-    assert "garbage" in rig.kinds()
-    if rig.case.kind != "button":
-        assert await rig.act()
+    await contract.garbage_is_ignored(rig)
 
 
 async def test_broker_restart_is_survived(
