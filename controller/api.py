@@ -5,7 +5,9 @@ with uvicorn inside the daemon's own event loop (the engine is not thread-safe, 
 need not be: every route is `async def`). The daemon keeps SIGTERM and SIGINT; the server
 is stopped with `ApiServer.stop()`. OpenAPI at /openapi.json, docs at /docs.
 
-Authentication comes with issue #4: its seam is `controller.api_deps.authorize`.
+Every request but /health, the page's files and the API's description needs a credential
+(controller.auth_http, then the role in controller.api_deps.authorize); the concierge page
+is served at / (controller.web).
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ from collections.abc import Iterator
 import uvicorn
 from fastapi import FastAPI
 
-from controller import api_errors, api_site, api_visits
+from controller import api_errors, api_site, api_visits, auth_routes, web
 from controller.api_models import Health
+from controller.auth import Authenticator
+from controller.auth_http import AuthMiddleware
 from controller.daemon import Daemon
+from controller.web import buttons
 
 log = logging.getLogger(__name__)
 
-# Loopback only by default: until issue #4 adds authentication, whoever reaches the port
-# can book and trigger.
+# Loopback only by default: a phone on the site's network needs --api-host, and then the
+# credentials travel in clear unless a TLS proxy stands in front (see the README).
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 # An idle live feed sends a comment this often (seconds), so proxies keep it open.
@@ -43,7 +48,14 @@ class ApiError(Exception):
     """The API server could not start (the port is taken, the address is wrong)."""
 
 
-def make_app(daemon: Daemon, *, heartbeat: float = HEARTBEAT_S) -> FastAPI:
+def make_app(daemon: Daemon, *, heartbeat: float = HEARTBEAT_S,
+             auth: Authenticator | None = None) -> FastAPI:
+    """The app for `daemon`; credentials from `auth`, by default the site file's `auth:`
+    section and VIPCTL_API_TOKEN (raises controller.auth.AuthError if they are unusable)."""
+    auth = auth or Authenticator.from_settings(daemon.site.auth)
+    if not auth.configured:
+        log.warning("no API credentials are set up: every request but /health will be "
+                    "refused; see the README (auth: in the site file, or VIPCTL_API_TOKEN)")
     app = FastAPI(
         title="vipctl",
         version="0.1.0",
@@ -57,7 +69,9 @@ def make_app(daemon: Daemon, *, heartbeat: float = HEARTBEAT_S) -> FastAPI:
     app.state.daemon = daemon
     app.state.closing = asyncio.Event()
     app.state.heartbeat = heartbeat
+    app.state.auth = auth
     api_errors.install(app)
+    app.add_middleware(AuthMiddleware, auth=auth)
 
     @app.get("/health", response_model=Health, tags=["status"])
     async def health() -> Health:
@@ -66,6 +80,9 @@ def make_app(daemon: Daemon, *, heartbeat: float = HEARTBEAT_S) -> FastAPI:
 
     app.include_router(api_visits.router)
     app.include_router(api_site.router)
+    app.include_router(buttons.router)
+    app.include_router(auth_routes.router)
+    app.include_router(web.router)
     return app
 
 
@@ -146,11 +163,13 @@ class ApiServer:
 
 
 async def serve_api(daemon: Daemon, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
-                    heartbeat: float = HEARTBEAT_S) -> ApiServer:
+                    heartbeat: float = HEARTBEAT_S, auth: Authenticator | None = None,
+                    ) -> ApiServer:
     """Serve the API for `daemon` on host:port (port 0: any free one, see `.port`).
 
     Returns once the server accepts connections; raises ApiError if it cannot."""
-    server = ApiServer(make_app(daemon, heartbeat=heartbeat), _listen(host, port))
+    app = make_app(daemon, heartbeat=heartbeat, auth=auth)
+    server = ApiServer(app, _listen(host, port))
     try:
         await server.start()
     except BaseException:

@@ -1,4 +1,5 @@
-"""What every API route depends on: the daemon, the caller (the authentication seam), times."""
+"""What every API route depends on: the daemon, the caller and its role (the authentication
+seam), times."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, HTTPException, Request, Security
 from fastapi.exceptions import RequestValidationError
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from controller.api_models import is_id
+from controller.auth import Principal
+from controller.auth_config import Role
 from controller.daemon import Daemon
 from controller.visits import UnknownVisit, Visit
 
@@ -18,14 +22,22 @@ from controller.visits import UnknownVisit, Visit
 # Free text would let a caller pose as a button ("button:concierge_button").
 Source = Literal["api", "cli", "app"]
 SOURCE_HEADER = "X-Vipctl-Source"
+# The page's session cookie (HttpOnly, SameSite=Strict; set by POST /auth/login).
+SESSION_COOKIE = "vipctl_session"
+# Methods that only read.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is asking. Issue #4 (authentication) fills in who from a token; today anyone
-    who can reach the port (127.0.0.1 by default) is trusted, as the seam below says."""
+    """Who is asking, as the authentication middleware (controller.auth_http) found them:
+    the credential's name and role, and the source recorded with what they book or trigger
+    (the X-Vipctl-Source header for a token; "app:<user>" for the page's signed-in user)."""
 
     source: str
+    name: str = "anonymous"
+    role: Role = Role.VIEWER
+    via: str = "token"
 
 
 def daemon_of(request: Request) -> Daemon:
@@ -39,19 +51,56 @@ def closing_of(request: Request) -> asyncio.Event:
     return closing
 
 
+def needed_role(method: str) -> Role:
+    """Reading is for viewers; anything that changes something (a booking, a trigger) for
+    concierges. Routes for admins only say so with AdminDep."""
+    return Role.VIEWER if method in SAFE_METHODS else Role.CONCIERGE
+
+
+def _caller(request: Request, source: str | None, needed: Role) -> Caller:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:  # only when an app was built without the middleware
+        raise HTTPException(401, "sign in or send a token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    if not principal.role.allows(needed):
+        raise HTTPException(403, f"this needs the {needed.value} role; "
+                            f"{principal.name} is {principal.role.value}")
+    if principal.via == "session":
+        source = f"app:{principal.name}"
+    return Caller(source=source or "api", name=principal.name, role=principal.role,
+                  via=principal.via)
+
+
+# Declared for the OpenAPI schema (and its docs page): the middleware does the checking.
+_bearer = HTTPBearer(auto_error=False, description="an API token from the site file")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
+                       description="the page's session, from POST /auth/login")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+SessionCookie = Annotated[str | None, Security(_cookie)]
+
+
 async def authorize(
+    request: Request,
+    bearer: Credentials,
+    cookie: SessionCookie,
     x_vipctl_source: Annotated[Source, Header(description="api (default), cli or app")] = "api",
 ) -> Caller:
-    """The authentication seam (issue #4): every route but /health depends on it.
+    """The authentication seam: every route but /health (and the page's files) depends on it.
 
-    Authentication will check a credential here and raise 401/403; routes only ever see
-    the Caller it returns.
+    The middleware has already turned away a request without a valid credential (401);
+    here the role is checked against what the request does (403).
     """
-    return Caller(source=x_vipctl_source)
+    return _caller(request, x_vipctl_source, needed_role(request.method))
+
+
+async def authorize_admin(request: Request, bearer: Credentials, cookie: SessionCookie,
+                          ) -> Caller:
+    return _caller(request, None, Role.ADMIN)
 
 
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
 CallerDep = Annotated[Caller, Depends(authorize)]
+AdminDep = Annotated[Caller, Depends(authorize_admin)]
 
 
 def aware(value: datetime | None, daemon: Daemon) -> datetime | None:

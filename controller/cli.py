@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from controller.auth_cli import register as register_auth_commands
 from controller.cli_client import register as register_client_commands
 from controller.cli_config import render_site
 from controller.cli_run import register as register_running_commands
@@ -51,6 +52,7 @@ def check_config(
 
 register_running_commands(app)  # run, simulate, demo: controller/cli_run.py
 register_client_commands(app)  # visit, trigger, plan, status, events: the API
+register_auth_commands(app)  # hash-password, new-token: the site file's auth:
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ scripts. Exit status: 0 done; 1 the daemon said no (a bad request, an unknown vi
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from typing import Annotated, Any, NoReturn
@@ -27,6 +28,8 @@ TIMEOUT_S = 60.0
 EXIT_FAILED = 1
 EXIT_REFUSED = 3
 EXIT_UNREACHABLE = 4
+# The API token the commands send, as `Authorization: Bearer`; unset: none.
+TOKEN_ENV = "VIPCTL_API_TOKEN"
 # Tells the daemon to record "cli" as the source of what this command books or triggers.
 SOURCE_HEADER = {"X-Vipctl-Source": "cli"}
 
@@ -36,6 +39,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout, for scrip
 Start = Annotated[str, typer.Option(
     "--start", help="ISO 8601, e.g. 2026-12-01T15:00 (no offset: the site's timezone).")]
 Minutes = Annotated[int | None, typer.Option("--duration", min=1, help="Minutes.")]
+
+
+def _credentials() -> dict[str, str]:
+    """The API token from the environment (never an option: options show in `ps`)."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -58,6 +67,9 @@ def _answer(response: httpx.Response) -> Any:
     error = body if isinstance(body, dict) else {}
     if response.status_code == 409 and error.get("error") == "booking_refused":
         raise Refused(error)
+    if response.status_code == 401:
+        _fail(f"{error.get('message') or 'not signed in'} (HTTP 401); set {TOKEN_ENV} to an "
+              "API token of the site", EXIT_FAILED)
     if response.is_error:
         message = error.get("message") or response.reason_phrase
         _fail(f"{message} (HTTP {response.status_code})", EXIT_FAILED)
@@ -68,7 +80,8 @@ class Client:
     def __init__(self, api: str) -> None:
         self.api = api.rstrip("/")
         try:
-            self.http = httpx.Client(base_url=self.api, timeout=TIMEOUT_S, headers=SOURCE_HEADER)
+            self.http = httpx.Client(base_url=self.api, timeout=TIMEOUT_S,
+                                     headers={**SOURCE_HEADER, **_credentials()})
         except (httpx.InvalidURL, ValueError) as exc:
             _fail(f"--api {api!r} is not a usable URL: {exc}", EXIT_FAILED)
 

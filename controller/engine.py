@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from controller.events import EventLog
 from controller.executor import Executor
 from controller.ledger import StepLedger
+from controller.presses import PressGate
 from controller.visits import (
     FREE,
     IllegalTransition,
@@ -80,6 +81,7 @@ class Engine:
         self._running: set[asyncio.Task[Any]] = set()
         self._lock = asyncio.Lock()  # one step at a time: steps read and write the claims
         self._current: str | None = None
+        self.presses = PressGate()
         executor.current_visit = lambda: self._current
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -199,6 +201,16 @@ class Engine:
             message = (f"{trigger} for {visit.salutation} was already done at "
                        f"{done_at.astimezone(self.tz):%H:%M:%S}; nothing repeated")
             return self._refuse(trigger, visit, source, message)
+        busy = self.presses.refusal(trigger, visit.id)
+        if busy is not None:  # pressed twice, or by two people at once
+            return self._refuse(trigger, visit, source, busy)
+        self.presses.begin(trigger, visit.id, source)
+        try:
+            return await self._carry_out(trigger, visit, source)
+        finally:
+            self.presses.end(trigger, visit.id)
+
+    async def _carry_out(self, trigger: str, visit: Visit, source: str) -> TriggerResult:
         try:
             if trigger == "arrival" and visit.status is S.BOOKED:
                 # The guest came before the preparation: do it now, before the welcome.

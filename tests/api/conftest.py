@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.harness import ApiSite, api_site
+from controller.auth import TOKEN_ENV
+from controller.auth_config import Role
+from tests.api.harness import TOKENS, ApiSite, api_site
 from tests.broker import Mosquitto
 
 
 @pytest.fixture
-async def site(tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str) -> AsyncIterator[ApiSite]:
+async def site(tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str,
+               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ApiSite]:
+    # The CLI commands under test send the token they find here, as on a site box.
+    monkeypatch.setenv(TOKEN_ENV, TOKENS[Role.ADMIN])
     async with api_site(tmp_path, mosquitto, topic_prefix) as running:
         yield running

@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from controller.api import ApiServer, make_app, serve_api
+from controller.auth import Authenticator, Throttle, secret_digest
+from controller.auth_config import Role
 from tests.broker import Mosquitto
 from tests.scenario.rig import SiteRig, site_rig
 
@@ -22,6 +25,25 @@ SPEED = 600.0  # as the scenario tests: T-45 is 4.5 s before the start
 FAR = timedelta(days=1)
 # An idle live feed's heartbeat in tests (seconds), instead of 15.
 TEST_HEARTBEAT = 0.2
+# The site's credentials in tests: a token per role, and a page user per role whose
+# password is its name backwards. The client of ApiSite sends the admin token.
+TOKENS = {role: f"test-{role.value}-token-0123456789" for role in Role}
+PASSWORDS = {role.value: role.value[::-1] + "-pw" for role in Role}
+ADMIN = {"Authorization": f"Bearer {TOKENS[Role.ADMIN]}"}
+# Cheap argon2 parameters: tests check many passwords; the site file's use the defaults.
+_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+_HASHES = {user: _HASHER.hash(password) for user, password in PASSWORDS.items()}
+
+
+def bearer(role: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+def site_auth(throttle: Throttle | None = None) -> Authenticator:
+    return Authenticator(
+        tokens=[(role.value, role, secret_digest(token)) for role, token in TOKENS.items()],
+        users={user: (Role(user), hashed) for user, hashed in _HASHES.items()},
+        throttle=throttle)
 
 
 @dataclass
@@ -53,18 +75,19 @@ async def api_site(tmp_path: Path, broker: Mosquitto, prefix: str, *, speed: flo
                    initial: dict[str, dict[str, Any]] | None = None,
                    ) -> AsyncIterator[ApiSite]:
     async with site_rig(tmp_path, broker, prefix, speed=speed, initial=initial) as rig:
-        app = make_app(rig.daemon, heartbeat=TEST_HEARTBEAT)
+        app = make_app(rig.daemon, heartbeat=TEST_HEARTBEAT, auth=site_auth())
         # A 500 is an answer to assert on, not an exception in the test.
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://vipctl",
-                                     timeout=30) as client:
+                                     timeout=30, headers=ADMIN) as client:
             yield ApiSite(rig, app, client)
 
 
 @asynccontextmanager
 async def served(site: ApiSite) -> AsyncIterator[ApiServer]:
     """The site's daemon behind a real uvicorn server on a free loopback port."""
-    server = await serve_api(site.rig.daemon, "127.0.0.1", 0, heartbeat=TEST_HEARTBEAT)
+    server = await serve_api(site.rig.daemon, "127.0.0.1", 0, heartbeat=TEST_HEARTBEAT,
+                             auth=site.app.state.auth)
     try:
         yield server
     finally:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from controller.api import ApiError, serve_api
-from tests.api.harness import FAR, ApiSite, served
+from tests.api.harness import ADMIN, FAR, ApiSite, served
 
 
 async def _frames(lines: AsyncIterator[str]) -> AsyncIterator[list[str]]:
@@ -29,7 +29,7 @@ async def _frames(lines: AsyncIterator[str]) -> AsyncIterator[list[str]]:
 async def test_live_feed_heartbeat_and_clean_stop(site: ApiSite) -> None:
     async with (
         served(site) as server,
-        httpx.AsyncClient(base_url=server.url, timeout=5) as http,
+        httpx.AsyncClient(base_url=server.url, timeout=5, headers=ADMIN) as http,
         http.stream("GET", "/events/stream", params={"kind": "visit"}) as response,
     ):
         assert response.status_code == 200
@@ -78,7 +78,8 @@ async def test_live_feed_heartbeat_and_clean_stop(site: ApiSite) -> None:
 
 
 async def test_schema_docs_health_and_a_taken_port(site: ApiSite) -> None:
-    async with served(site) as server, httpx.AsyncClient(base_url=server.url, timeout=5) as http:
+    async with served(site) as server, httpx.AsyncClient(base_url=server.url, timeout=5,
+                                                         headers=ADMIN) as http:
         assert server.host == "127.0.0.1" and server.port > 0
         assert (await http.get("/health")).json() == {"ok": True}
         schema = (await http.get("/openapi.json")).json()
