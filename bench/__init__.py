@@ -1,0 +1,1 @@
+"""vipctl's benchmarks: `python -m bench` (or scripts/bench). Not part of the test suite."""

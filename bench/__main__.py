@@ -1,0 +1,97 @@
+"""`python -m bench`: every measurement against a mosquitto of its own; a table and JSON.
+
+    python -m bench                  # the whole run, as issue 7 asks (about four minutes)
+    python -m bench --quick          # small numbers: that every part runs, not how fast
+    python -m bench --only trigger,cues --out results.json
+
+The table goes to stdout; the JSON (machine, load, every row with its raw numbers) to
+--out. Work files (generated sites, databases, every process's log) stay in a temporary
+folder, named at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench import cues, group, machine, recovery, startup, state_flood, trigger
+from bench.broker import BenchBroker
+from bench.stats import Row, markdown
+from tests.broker import Mosquitto
+
+# The exit status of a run that finished but missed a target (a crash exits with 1).
+EXIT_MISSED = 3
+Bench = Callable[[Mosquitto, Path], list[Row]]
+FULL: dict[str, Bench] = {
+    "trigger": lambda b, w: trigger.run(b, w, trigger.TriggerConfig()),
+    "cues": lambda b, w: cues.run(b, w, cues.CueConfig()),
+    "startup": lambda b, w: startup.run(b, w, startup.StartupConfig()),
+    "flood": lambda b, w: state_flood.run(b, w, state_flood.FloodConfig()),
+    "group": lambda b, w: group.run(b, w, group.GroupConfig()),
+    "recovery": lambda b, w: recovery.run(b, w, recovery.RecoveryConfig()),
+}
+QUICK: dict[str, Bench] = {
+    "trigger": lambda b, w: trigger.run(b, w, trigger.TriggerConfig(presses=30, rate=100)),
+    "cues": lambda b, w: cues.run(b, w, cues.CueConfig(cues=10, seconds=1.0, lead=2.0)),
+    "startup": lambda b, w: startup.run(b, w, startup.StartupConfig(visits=100, starts=1)),
+    "flood": lambda b, w: state_flood.run(b, w, state_flood.FloodConfig(
+        devices=20, rate=400, seconds=1.0, clients=2, settle=0.2)),
+    "group": lambda b, w: group.run(b, w, group.GroupConfig(lights=10, rounds=2)),
+    "recovery": lambda b, w: recovery.run(b, w, recovery.RecoveryConfig(
+        kills=1, speed=3000, lead=1.5)),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small numbers (a smoke test)")
+    parser.add_argument("--only", default="", help=f"comma-separated, of: {', '.join(FULL)}")
+    parser.add_argument("--out", type=Path, default=Path("bench/results.json"),
+                        help="where the JSON goes (default: bench/results.json)")
+    args = parser.parse_args(argv)
+    benches = QUICK if args.quick else FULL
+    names = [n for n in args.only.split(",") if n] or list(benches)
+    unknown = set(names) - set(benches)
+    if unknown:
+        parser.error(f"no such measurement: {', '.join(sorted(unknown))}")
+
+    info = machine.describe()
+    print(f"machine: {machine.summary(info)}\nload average at start: {machine.load()}",
+          file=sys.stderr)
+    work = Path(tempfile.mkdtemp(prefix="vipctl-bench-"))
+    broker = BenchBroker()
+    broker.start()
+    rows: list[Row] = []
+    timings: dict[str, float] = {}
+    load_at_start = machine.load()
+    try:
+        for name in names:
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            t0 = time.monotonic()
+            rows += benches[name](broker, work)
+            timings[name] = round(time.monotonic() - t0, 1)
+    finally:
+        broker.stop()
+    table = markdown(rows)
+    print(table)
+    report: dict[str, Any] = {
+        "when": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": info, "load_average": {"start": load_at_start, "end": machine.load()},
+        "quick": args.quick, "seconds": timings, "work": str(work),
+        "rows": [r.as_dict() for r in rows], "table": table,
+    }
+    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"load average at end: {machine.load()}; JSON: {args.out}; work files: {work}",
+          file=sys.stderr)
+    return 0 if all(r.met is not False for r in rows) else EXIT_MISSED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
