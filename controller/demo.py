@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import tempfile
 import threading
@@ -25,6 +26,8 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 import controller
+from controller.auth import TOKEN_ENV, hash_password, new_token
+from controller.auth_config import AuthSettings
 from controller.broker import EmbeddedBroker
 from controller.cli_run import (
     API_HOST,
@@ -74,6 +77,9 @@ SETTLE_S = 0.5
 STRAY_WAIT_S = 1.0
 # The exit status after Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
+# The page's login during the demo; the password is new every run.
+DEMO_USER = "demo"
+PASSWORD_LETTERS = "abcdefghjkmnpqrstuvwxyz23456789"  # nothing to mistake for another
 # Devices of config/demo.yaml the script uses.
 BUTTON, HELD_LIGHTS, INTERCOM, SPOTLIGHTS = (
     "concierge_button", "model_area_lights", "staff_intercom", "spotlights")
@@ -124,6 +130,7 @@ async def run_demo(site: SiteConfig, scene: Scene, options: DemoOptions, console
             console.print(f"MQTT broker: {url}")
         site = with_database(with_broker(site, url, options.prefix or None),
                              f"sqlite:///{tmp / 'vipctl.db'}")
+        site, login = with_demo_login(site)
         host, port, _ = site.mqtt.connection
         sims = SiteSimulators(site.devices, host=host, port=port,
                               topic_prefix=site.mqtt.topic_prefix)
@@ -144,7 +151,7 @@ async def run_demo(site: SiteConfig, scene: Scene, options: DemoOptions, console
         timeline.header()
         await daemon.start()
         if options.api:
-            await _start_api(daemon, timeline, stack)
+            await _start_api(daemon, timeline, stack, login)
         ok = await _until_signalled(
             _script(daemon, sims, timeline, options, restored, found),
             lambda: timeline.note(daemon.clock(), "interrupted: stopping everything"))
@@ -171,8 +178,25 @@ async def _until_signalled(work: Coroutine[Any, Any, bool], on_signal: Callable[
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    password: str  # for DEMO_USER on the page
+    token: str  # for the CLI, in VIPCTL_API_TOKEN
+
+
+def with_demo_login(site: SiteConfig) -> tuple[SiteConfig, DemoLogin]:
+    """The site with credentials for this run only: DEMO_USER's password and a CLI token."""
+    password = "-".join("".join(secrets.choice(PASSWORD_LETTERS) for _ in range(4))
+                        for _ in range(2))
+    token, _ = new_token()
+    auth = AuthSettings.model_validate({
+        "users": {DEMO_USER: {"role": "admin", "password_hash": hash_password(password)}},
+        "tokens": [{"name": "demo-cli", "role": "admin", "token": token}]})
+    return site.model_copy(update={"auth": auth}), DemoLogin(password, token)
+
+
 async def _start_api(daemon: Daemon, timeline: Timeline, stack: contextlib.AsyncExitStack,
-                     ) -> None:
+                     login: DemoLogin) -> None:
     """The HTTP API on 8765 (where the CLI looks) if free, else on any free port."""
     try:
         server = await start_api(daemon, API_HOST, free_port(API_PORT))
@@ -183,6 +207,9 @@ async def _start_api(daemon: Daemon, timeline: Timeline, stack: contextlib.Async
     if server is not None:
         port = getattr(server, "port", API_PORT)
         timeline.note(daemon.clock(), f"HTTP API on http://{API_HOST}:{port} (docs: /docs)")
+        timeline.note(daemon.clock(), f"the concierge page: http://{API_HOST}:{port}/ "
+                      f"(sign in as {DEMO_USER}, password {login.password}; this run only)")
+        timeline.note(daemon.clock(), f"the CLI: export {TOKEN_ENV}={login.token}")
 
 
 async def _print(feed: Subscription, timeline: Timeline, restored: asyncio.Event) -> None:
