@@ -16,7 +16,9 @@ const STREAM_SILENCE_MS = 45000;
 // Reconnection waits: doubled after each failure, up to the last.
 const RECONNECT_MS = [1000, 2000, 4000, 8000, 15000];
 const TOAST_MS = 6000;
+const TOASTS_SHOWN = 3; // the newest; older ones give way rather than cover the buttons
 const SAID_SHOWN = 12;
+const LOOK_AHEAD_MS = 24 * 3600 * 1000; // the list: from today's midnight to a day ahead
 const EVENT_KINDS = ["trigger", "cue", "command", "confirmed", "retry", "failed",
   "hold_reasserted", "announcement", "restore", "visit", "availability", "alert", "garbage"];
 const TRIGGER_WORDS = { arrival: "arrival", show_flat: "show-flat", departure: "departure" };
@@ -85,11 +87,6 @@ function siteDate(ms) {
   return `${p.year}-${p.month}-${p.day}`;
 }
 
-function nextDate(date) {
-  const [y, m, d] = date.split("-").map(Number);
-  return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
-}
-
 function localInput(ms) {
   const p = parts(ms);
   return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
@@ -113,8 +110,10 @@ function el(tag, className, text) {
 }
 
 function toast(message, kind) {
+  const box = $("#toasts");
   const node = el("div", `toast ${kind || ""}`, message);
-  $("#toasts").append(node);
+  box.append(node);
+  while (box.children.length > TOASTS_SHOWN) box.firstChild.remove();
   setTimeout(() => node.remove(), TOAST_MS);
 }
 
@@ -131,6 +130,7 @@ function showLogin() {
   $("#logout").hidden = true;
   $("#who").textContent = "";
   $("#login-view").hidden = false;
+  $("#live").hidden = true;
   setLive("connecting");
 }
 
@@ -143,10 +143,11 @@ async function start() {
   }
   $("#login-view").hidden = true;
   $("#app-view").hidden = false;
+  $("#live").hidden = false;
   $("#logout").hidden = state.me.via !== "session";
   $("#who").textContent = `${state.me.name} · ${t(`role.${state.me.role}`)}`;
-  resetBookingStart();
   await refresh();
+  resetBookingStart();
   openStream();
 }
 
@@ -267,8 +268,10 @@ async function refresh() {
     state.clockSkew = Date.parse(status.now) - (began + Date.now()) / 2;
     state.tz = status.timezone;
     state.status = status;
+    // Today's visits, and the coming night's too: at 23:00 tomorrow morning's guest matters.
     const today = siteDate(serverNow());
-    const query = `since=${today}T00:00&until=${nextDate(today)}T00:00`;
+    const until = localInput(serverNow() + LOOK_AHEAD_MS);
+    const query = `since=${today}T00:00&until=${until}`;
     const [visits, buttons, devices, said, availability] = await Promise.all([
       api("GET", `/visits?${query}`),
       api("GET", "/triggers"),
@@ -559,9 +562,17 @@ function tick() {
 
 function refusalText(err) {
   if (err.status === 403) return t("error.forbidden", { why: err.message });
-  if (err.status === 409) return t("book.refused", { reason: err.body.reason || err.message });
+  if (err.status === 409) return t("book.refused", { reason: overlapText(err.body) });
   if (err.status === 422) return t("book.invalid", { reason: err.message });
   return err.message;
+}
+
+function overlapText(body) {
+  // P1's refusal in the page's words when the visit in the way is on today's list.
+  const other = state.visits.find((v) => v.id === body.collides_with);
+  if (!other) return body.reason || body.message || "";
+  return t("book.overlap", { guest: other.salutation, from: hhmm(other.start), to: hhmm(other.end),
+    free: body.next_free ? hhmm(body.next_free) : "—" });
 }
 
 async function press(button) {
@@ -602,8 +613,7 @@ async function book(body) {
   try {
     const visit = await api("POST", "/visits", body);
     toast(t("book.done", { guest: visit.salutation, at: hhmm(visit.start) }), "ok");
-    const form = $("#book-form");
-    for (const field of ["surname", "title", "car_plate", "notes"]) form[field].value = "";
+    $("#book-form").reset(); // back to the defaults: 先生, 60 minutes, one guest
     resetBookingStart();
     scheduleRefresh(0);
   } catch (err) {

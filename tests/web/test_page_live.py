@@ -1,0 +1,96 @@
+"""The page keeps itself current: it comes back by itself after the daemon's API goes away
+and returns; a device going offline or failing shows in red with since when; a viewer sees
+everything and can press nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from playwright.async_api import expect
+
+from controller.api import serve_api
+from controller.auth_config import Role
+from tests.api.harness import PASSWORDS, TEST_HEARTBEAT, ApiSite, bearer, served
+from tests.web.browser import phone, sign_in
+
+
+async def test_the_live_feed_recovers_when_the_api_comes_back(site: ApiSite,
+                                                              tmp_path: Path) -> None:
+    async with phone(tmp_path) as p, served(site) as first:
+        page = p.page
+        await sign_in(page, first.url, "concierge", PASSWORDS["concierge"])
+        await expect(page.locator("#visits")).to_contain_text("24小时内没有预约")
+
+        await first.stop()  # the daemon's API restarts (an upgrade, a crash of the server)
+        await expect(page.locator("#live")).to_have_attribute("data-state", "off")
+        await expect(page.locator("#live")).to_have_text("重连中…")
+        # Meanwhile a booking arrives by another way: the page must not miss it.
+        await site.rig.book(in_seconds=600, surname="赵", honorific="总",
+                            duration=timedelta(minutes=5))
+        await p.shot("api-gone")
+
+        again = await serve_api(site.rig.daemon, first.host, first.port,
+                                heartbeat=TEST_HEARTBEAT, auth=site.app.state.auth)
+        try:
+            await expect(page.locator("#live")).to_have_attribute("data-state", "on",
+                                                                  timeout=15_000)
+            await expect(page.locator("#visits")).to_contain_text("赵总")
+            # Live again: what happens now shows up without a reload.
+            await site.rig.book(in_seconds=1200, surname="孙", honorific="先生",
+                                duration=timedelta(minutes=5))
+            await expect(page.locator("#visits")).to_contain_text("孙先生")
+            await p.shot("api-back")
+        finally:
+            await again.stop()
+
+
+async def test_offline_and_failed_devices_show_in_red(site: ApiSite, tmp_path: Path) -> None:
+    async with phone(tmp_path) as p, served(site) as server:
+        page = p.page
+        await sign_in(page, server.url, "admin", PASSWORDS["admin"])
+        hall = page.locator("#devices li[data-device=hall_lights]")
+        await expect(hall).to_contain_text("在线")
+        await expect(hall).not_to_have_class(re.compile("bad"))
+
+        await site.rig.sims["hall_lights"].go_offline()
+        await expect(hall).to_have_class(re.compile("bad"))
+        await expect(hall).to_contain_text(re.compile(r"离线 自 \d\d:\d\d:\d\d"))
+
+        # The air conditioning stops answering; VIP now's preparation cannot confirm it.
+        site.rig.sims["vip_room_ac"].faults.ignore_commands = True
+        await page.locator("details.vip-guest summary").click()
+        await page.fill("#vip-surname", "周")
+        await page.fill("#vip-honorific", "总")
+        await page.locator("button[data-trigger=vip-now]").click()
+        ac = page.locator("#devices li[data-device=vip_room_ac]")
+        await expect(ac).to_have_class(re.compile("bad"), timeout=20_000)
+        await expect(ac.locator(".failure")).to_have_text(
+            re.compile(r"^失败：.+ 自 \d\d:\d\d:\d\d$"))
+        await expect(page.locator("#current .guest")).to_have_text("周总")
+        await p.shot("devices-in-red")
+
+        await site.rig.sims["hall_lights"].come_back()
+        await expect(hall).not_to_have_class(re.compile("bad"))
+
+
+async def test_a_viewer_sees_but_cannot_press(site: ApiSite, tmp_path: Path) -> None:
+    await site.book(timedelta(hours=3))
+    async with phone(tmp_path) as p, served(site) as server:
+        page = p.page
+        await sign_in(page, server.url, "viewer", PASSWORDS["viewer"])
+        for name in ("arrival", "show-flat", "departure", "vip-now"):
+            button = page.locator(f"button[data-trigger={name}]")
+            await expect(button).to_be_disabled()
+            await expect(page.locator(".press", has=button).locator(".why")).to_have_text(
+                "需要礼宾权限")
+        await expect(page.locator("#visits li")).to_contain_text("王先生")
+        await expect(page.locator("#visits .actions")).to_have_count(0)  # no move, no cancel
+        await page.locator("#book-form [name=surname]").fill("吴")
+        await page.locator("#book-form button[type=submit]").click()
+        await expect(page.locator("#refusal .error")).to_contain_text("没有权限")
+        assert len(site.rig.daemon.book.list()) == 1
+        # The token holder next to the viewer's phone can, of course.
+        ok = await site.client.get("/auth/me", headers=bearer(Role.CONCIERGE))
+        assert ok.json()["role"] == "concierge"
