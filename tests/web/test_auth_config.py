@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from controller.auth import Authenticator, hash_password
-from controller.auth_config import Role
+from controller.auth_config import AuthSettings, Role
 from controller.site_config import load_site
 from devices.yamlconf import ConfigError
 from tests.broker import Mosquitto
@@ -73,3 +74,14 @@ def test_mistakes_name_the_line_and_never_the_secret(
     assert problem.startswith(f"{path}:{line_of(path, needle)}: {message}"), problem
     told = problem.split(": ", 1)[1]
     assert "hunter2" not in told and "short" not in told
+
+
+def test_the_readme_example_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in readme.split("```yaml\n")[1:] if b.startswith("auth:"))
+    monkeypatch.setenv("VIPCTL_FRONT_DESK_HASH", HASH)
+    settings = AuthSettings.model_validate(yaml.safe_load(block.split("```")[0])["auth"])
+    auth = Authenticator.from_settings(settings, environ={})
+    assert auth.check_password("front_desk", "lobby-2026!") is Role.CONCIERGE
+    assert auth.token_names == ["lobby_screen"]
+    assert settings.users["manager"].role is Role.ADMIN
