@@ -14,6 +14,9 @@ MODULES = {
     "zigbee2mqtt": "devices.conventions.zigbee2mqtt",
     "vipctl-media": "devices.conventions.vipctl_media",
     "vipctl-intercom": "devices.conventions.vipctl_intercom",
+    "coolmaster": "devices.conventions.coolmaster",
+    "intesis-modbus": "devices.conventions.modbus_intesis",
+    "dmx": "devices.conventions.dmx",
 }
 
 

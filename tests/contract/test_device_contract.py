@@ -134,7 +134,7 @@ class Rig:
     async def come_back(self) -> None:
         await self.sim.come_back()
 
-    def change_by_hand(self, state: dict[str, StateValue]) -> None:
+    async def change_by_hand(self, state: dict[str, StateValue]) -> None:
         self.sim.state.update(state)
 
     async def send_garbage(self) -> None:

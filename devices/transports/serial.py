@@ -1,0 +1,346 @@
+"""One serial port: one owner, one request at a time, reopened when it disappears.
+
+A SerialPort is a Transport (devices/transports/base.py): `publish(topic, request)` writes
+the request, waits for the reply (the convention's Framing says where it ends) within the
+port's reply timeout, and hands the reply to the handlers subscribed to the topic. Requests
+never interleave: a lock covers write and reply. When the port goes away (a USB adapter
+pulled, a serial-over-TCP server restarted) every device on it hears `$port offline`; the
+port is reopened with jittered backoff, and on its return the devices hear `$port online`,
+are told the connection is back (they read their state again), and the framing's refresh
+(a DMX universe) is written again. Ports are a device path or `socket://host:port`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import serial
+import serial_asyncio_fast
+
+from devices.transports.base import ConnectionListener, Handler, TransportUnavailable
+from devices.transports.serial_protocol import (
+    OFFLINE,
+    ONLINE,
+    PORT_TOPIC,
+    Framing,
+    status_topic,
+    unit_of,
+)
+
+log = logging.getLogger(__name__)
+
+# Defaults of a port's settings; the site file's serial_ports entries fall back to these.
+# 9600 8N1 is the factory setting of CoolMasterNet's RS-232 port and Intesis' Modbus RTU port.
+DEFAULT_BAUDRATE = 9600
+# Seconds a unit has to answer one request: CoolMasterNet answers in tens of milliseconds,
+# a Modbus RTU slave at 9600 baud within ~50 ms; one second leaves room for a busy gateway.
+DEFAULT_REPLY_TIMEOUT_S = 1.0
+# Devices that never push (CoolMaster, Modbus) are asked for their state this often.
+DEFAULT_POLL_INTERVAL_S = 10.0
+# How often a framing's refresh (the whole DMX universe) is written again.
+DEFAULT_REFRESH_INTERVAL_S = 1.0
+# A unit is reported unavailable after this many requests in a row went unanswered.
+DEFAULT_SILENT_AFTER = 3
+# Reopen backoff: full jitter between half and all of an exponentially growing delay.
+REOPEN_MIN_S = 0.2
+REOPEN_MAX_S = 10.0
+# Bytes kept from unsolicited or unframeable input before the oldest are dropped.
+MAX_BUFFER = 64 * 1024
+
+Poller = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class SerialSettings:
+    url: str  # /dev/ttyUSB0, /dev/serial/by-id/..., socket://host:port, loop:// (tests)
+    baudrate: int = DEFAULT_BAUDRATE
+    bytesize: int = 8
+    parity: str = "N"  # N, E, O, M, S
+    stopbits: float = 1
+    reply_timeout: float = DEFAULT_REPLY_TIMEOUT_S
+    poll_interval: float = DEFAULT_POLL_INTERVAL_S
+    refresh_interval: float = DEFAULT_REFRESH_INTERVAL_S
+    silent_after: int = DEFAULT_SILENT_AFTER
+    reopen_min: float = REOPEN_MIN_S
+    reopen_max: float = REOPEN_MAX_S
+
+
+class _Line(asyncio.Protocol):
+    def __init__(self, port: SerialPort) -> None:
+        self.port = port
+        self.lost = asyncio.Event()
+        self.error: BaseException | None = None
+
+    def data_received(self, data: bytes) -> None:
+        self.port._received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.error = exc
+        self.lost.set()
+        self.port._link_lost(exc)
+
+
+class SerialPort:
+    """The daemon's one owner of one serial port. Use as `async with SerialPort(...)`."""
+
+    def __init__(self, name: str, settings: SerialSettings, framing: Framing) -> None:
+        self.name = name
+        self.settings = settings
+        self.framing = framing
+        self.connected = asyncio.Event()
+        self.opens = 0  # how many times the port was opened (tests and status)
+        self._exact: dict[str, list[Handler]] = {}
+        self._prefixes: dict[str, list[Handler]] = {}
+        self._listeners: list[ConnectionListener] = []
+        self._pollers: list[Poller] = []
+        self._link: asyncio.BaseTransport | None = None
+        self._lock = asyncio.Lock()
+        self._buffer = bytearray()
+        self._waiting: asyncio.Future[bytes] | None = None
+        self._misses: dict[str, int] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._announced = False  # `$port online` was said and `offline` is still owed
+        self._closing = False
+
+    # --- registry ----------------------------------------------------------------------
+
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """`unit/#` takes every reply of a unit and its $status; anything else is exact."""
+        if topic_filter.endswith("/#"):
+            self._prefixes.setdefault(topic_filter[:-1], []).append(handler)
+        else:
+            self._exact.setdefault(topic_filter, []).append(handler)
+
+    def add_connection_listener(self, listener: ConnectionListener) -> None:
+        self._listeners.append(listener)
+
+    def add_poller(self, poller: Poller) -> None:
+        """Called every poll interval while the port is open (devices that never push)."""
+        self._pollers.append(poller)
+
+    # --- requests ----------------------------------------------------------------------
+
+    async def publish(
+        self, topic: str, payload: bytes | str, *, retain: bool = False, timeout: float = 5.0
+    ) -> None:
+        """Write one request and hand its reply to the topic's handlers.
+
+        Raises TransportUnavailable when the port is not open within `timeout`, is lost on
+        the way, or the unit does not answer within the reply timeout.
+        """
+        data = payload.encode() if isinstance(payload, str) else payload
+        frame = self.framing.outgoing(topic, data)  # a DMX framing keeps it even if unsent
+        if not self.connected.is_set():
+            try:
+                await asyncio.wait_for(self.connected.wait(), timeout)
+            except TimeoutError:
+                raise TransportUnavailable(f"serial port {self.name} is not open; "
+                                           f"{topic} not sent") from None
+        async with self._lock:
+            await self._exchange(topic, frame, timeout)
+
+    async def _exchange(self, topic: str, frame: bytes, timeout: float) -> None:
+        link = self._link
+        if link is None or link.is_closing() or not isinstance(link, asyncio.WriteTransport):
+            raise TransportUnavailable(f"serial port {self.name} was lost; {topic} not sent")
+        self._buffer.clear()  # a late answer to an earlier request, an echo, line noise
+        if not self.framing.expects_reply(topic):
+            link.write(frame)
+            return
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._waiting = future
+        wait = min(timeout, self.settings.reply_timeout)
+        try:
+            link.write(frame)
+            reply = await asyncio.wait_for(future, wait)
+        except TimeoutError:
+            self._missed(topic)
+            raise TransportUnavailable(
+                f"serial port {self.name}: no reply to {topic} within {wait:g} s") from None
+        finally:
+            self._waiting = None
+        self._answered(topic)
+        self._dispatch(topic, reply)
+
+    def _received(self, data: bytes) -> None:
+        self._buffer += data
+        if len(self._buffer) > MAX_BUFFER:
+            del self._buffer[: len(self._buffer) - MAX_BUFFER]
+        future = self._waiting
+        if future is None or future.done():
+            return
+        try:
+            length = self.framing.reply_length(bytes(self._buffer))
+        except Exception:  # a framing bug: hand the bytes over, the codec rejects them
+            log.exception("serial port %s: framing failed on %d bytes", self.name,
+                          len(self._buffer))
+            length = len(self._buffer)
+        if length:
+            future.set_result(bytes(self._buffer[:length]))
+            del self._buffer[:length]
+
+    def _missed(self, topic: str) -> None:
+        unit = unit_of(topic)
+        self._misses[unit] = self._misses.get(unit, 0) + 1
+        if self._misses[unit] == self.settings.silent_after:
+            log.warning("serial port %s: %s stopped answering", self.name, unit)
+            self._dispatch(status_topic(unit), OFFLINE)
+
+    def _answered(self, topic: str) -> None:
+        unit = unit_of(topic)
+        if self._misses.pop(unit, 0) >= self.settings.silent_after:
+            log.info("serial port %s: %s answers again", self.name, unit)
+            self._dispatch(status_topic(unit), ONLINE)
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> SerialPort:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._closing = False
+            self._task = asyncio.create_task(self._run(), name=f"serial:{self.name}")
+
+    async def wait_connected(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self.connected.wait(), timeout)
+
+    async def close(self) -> None:
+        """Close the port and stop reopening it. Idempotent."""
+        if self._task is None:
+            return
+        self._closing = True
+        task = self._task
+        while not task.done():  # see simulators.base.cancel_and_wait: 3.11 can lose a cancel
+            task.cancel()
+            await asyncio.wait([task], timeout=0.1)
+        self._task = None
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._closing:
+            try:
+                link, line = await self._open()
+            except (serial.SerialException, OSError, ValueError) as exc:
+                if attempt == 0:
+                    log.warning("serial port %s: cannot open %s: %s; retrying", self.name,
+                                self.settings.url, exc)
+                await asyncio.sleep(self._backoff(attempt))
+                attempt = min(attempt + 1, 16)
+                continue
+            if attempt:
+                log.info("serial port %s: open again after %d attempts", self.name, attempt)
+            attempt = 0
+            try:
+                await self._connected(link, line)
+            finally:
+                self._disconnected(link)
+            if not self._closing:
+                log.warning("serial port %s (%s) lost: %s", self.name, self.settings.url,
+                            line.error or "closed")
+                await asyncio.sleep(self._backoff(0))
+
+    async def _open(self) -> tuple[asyncio.BaseTransport, _Line]:
+        s = self.settings
+        line = _Line(self)
+        link, _ = await serial_asyncio_fast.create_serial_connection(
+            asyncio.get_running_loop(), lambda: line, s.url, baudrate=s.baudrate,
+            bytesize=s.bytesize, parity=s.parity, stopbits=s.stopbits, exclusive=True,
+        )
+        return link, line
+
+    async def _connected(self, link: asyncio.BaseTransport, line: _Line) -> None:
+        self._link = link
+        self._buffer.clear()
+        self._misses.clear()
+        self.opens += 1
+        self.connected.set()
+        log.info("serial port %s open on %s", self.name, self.settings.url)
+        self._announced = True
+        self._dispatch(PORT_TOPIC, ONLINE)
+        self._notify(True)
+        chores = asyncio.create_task(self._chores(), name=f"serial:{self.name}:chores")
+        try:
+            await line.lost.wait()
+        finally:
+            while not chores.done():
+                chores.cancel()
+                await asyncio.wait([chores], timeout=0.1)
+
+    def _disconnected(self, link: asyncio.BaseTransport) -> None:
+        self._link = None
+        link.close()
+        self._link_lost(None)
+        if self._announced:
+            self._announced = False
+            self._dispatch(PORT_TOPIC, OFFLINE)
+            self._notify(False)
+
+    def _link_lost(self, exc: BaseException | None) -> None:
+        self.connected.clear()
+        future = self._waiting
+        if future is not None and not future.done():
+            future.set_exception(TransportUnavailable(
+                f"serial port {self.name} was lost while waiting for a reply"))
+
+    async def _chores(self) -> None:
+        """Write the framing's refresh now and then, and poll the devices that never push."""
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        next_refresh = loop.time()
+        next_poll = loop.time() + s.poll_interval  # devices read their state on connect
+        while True:
+            now = loop.time()
+            if now >= next_refresh:
+                next_refresh = now + s.refresh_interval
+                refresh = self.framing.refresh()
+                if refresh is not None:
+                    async with self._lock:
+                        link = self._link
+                        if isinstance(link, asyncio.WriteTransport) and not link.is_closing():
+                            link.write(refresh)
+            if now >= next_poll:
+                next_poll = now + s.poll_interval
+                for poll in list(self._pollers):
+                    try:
+                        await poll()
+                    except Exception:  # one device's trouble must not stop the others' polls
+                        log.exception("serial port %s: poll failed", self.name)
+            await asyncio.sleep(max(0.0, min(next_refresh, next_poll) - loop.time()))
+
+    def _backoff(self, attempt: int) -> float:
+        s = self.settings
+        return float(min(s.reopen_max, s.reopen_min * 2**attempt) * random.uniform(0.5, 1.0))
+
+    # --- dispatch ----------------------------------------------------------------------
+
+    def _dispatch(self, topic: str, payload: bytes) -> None:
+        handlers = list(self._exact.get(topic, ()))
+        for prefix, hs in self._prefixes.items():
+            if topic.startswith(prefix):
+                handlers.extend(hs)
+        for handler in handlers:
+            try:
+                handler(topic, payload)
+            except Exception:  # one bad handler must not take the port down
+                log.exception("handler for %s on serial port %s failed", topic, self.name)
+
+    def _notify(self, up: bool) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(up)
+            except Exception:
+                log.exception("serial port %s: connection listener failed", self.name)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"name": self.name, "url": self.settings.url, "open": self.connected.is_set(),
+                "opens": self.opens}
