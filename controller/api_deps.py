@@ -40,12 +40,14 @@ class Caller:
     via: str = "token"
 
 
-def daemon_of(request: Request) -> Daemon:
+# Dependencies are `async def`: FastAPI runs a plain `def` one in a worker thread, and an
+# idle worker outlives the request (the demo counts it as left running).
+async def daemon_of(request: Request) -> Daemon:
     daemon: Daemon = request.app.state.daemon
     return daemon
 
 
-def closing_of(request: Request) -> asyncio.Event:
+async def closing_of(request: Request) -> asyncio.Event:
     """Set when the API server stops: long-lived responses (the live feed) end on it."""
     closing: asyncio.Event = request.app.state.closing
     return closing

@@ -245,6 +245,9 @@ def demo(
     lead: Annotated[float | None, typer.Option(
         min=0.0, help="Seconds from now to the visit's start; default: just after T-45.")] = None,
     no_api: Annotated[bool, typer.Option("--no-api", help="Do not start the HTTP API.")] = False,
+    manual: Annotated[bool, typer.Option(
+        "--manual", help="Press nothing: drive the visit from the page it prints (or the CLI); "
+        "try --speed 10.")] = False,
     prefix: Annotated[str, typer.Option(help="Topic prefix on a shared broker.")] = "",
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "error",
 ) -> None:
@@ -257,8 +260,11 @@ def demo(
         scene = load_scene_for(site)
         if mqtt is not None or prefix:
             with_broker(site, mqtt or site.mqtt.url, prefix)  # checked now; applied by the demo
+        if manual and no_api:
+            raise BadInput(["--manual: the visit is driven through the API; leave out --no-api"])
     configure_logging(log_level)
-    options = DemoOptions(mqtt=mqtt, speed=speed, lead=lead, api=not no_api, prefix=prefix)
+    options = DemoOptions(mqtt=mqtt, speed=speed, lead=lead, api=not no_api, prefix=prefix,
+                          manual=manual)
     try:
         code = asyncio.run(run_demo(site, scene, options, Console(highlight=False)))
     except BrokerUnavailable as exc:

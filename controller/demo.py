@@ -92,6 +92,7 @@ class DemoOptions:
     lead: float | None = None  # seconds from booking to the visit's start; None: just after T-45
     api: bool = True
     prefix: str = ""
+    manual: bool = False  # the presses are left to the page (or the CLI)
 
     def lead_s(self) -> float:
         if self.lead is not None:
@@ -251,6 +252,13 @@ async def _script(daemon: Daemon, sims: SiteSimulators, timeline: Timeline,
         (DEPARTURE, "the concierge holds the button down ('hold' = leaving)",
          lambda: button.press("hold")),
     ]
+    if options.manual:
+        # The visitor drives: the demo waits for the restore after their departure press
+        # (or after the no-show at the booked end, if nobody presses arrival).
+        timeline.note(daemon.clock(), "your turn: press 已到访, 参观样板房 and 离开 on the page "
+                      "(or `vipctl trigger arrival` ...); the demo ends with the restore")
+        await restored.wait()
+        steps = []
     for offset, what, act in steps:
         await _sleep_until(daemon, visit.start + offset / speed)
         timeline.note(daemon.clock(), what)
