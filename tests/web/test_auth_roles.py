@@ -139,6 +139,10 @@ async def test_public_paths_need_nothing(bare: httpx.AsyncClient) -> None:
     assert (await bare.get("/static/secret.yaml")).status_code == 404
     assert (await bare.get("/static/..%2Fauth.py")).status_code == 404
     assert (await bare.get("/openapi.json")).status_code == 200
+    # Nothing from the network but the daemon: no CDN, no outside address in any file.
+    for name in ("", "static/app.js", "static/i18n.js", "static/app.css"):
+        body = (await bare.get(f"/{name}")).text
+        assert "http://" not in body and "https://" not in body and "//cdn" not in body, name
     # Anything else, even a path that does not exist, is only for callers with a credential.
     assert (await bare.get("/no/such/thing")).status_code == 401
     garbage = await bare.post("/visits", content=b"{not json",

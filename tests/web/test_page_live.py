@@ -94,3 +94,33 @@ async def test_a_viewer_sees_but_cannot_press(site: ApiSite, tmp_path: Path) -> 
         # The token holder next to the viewer's phone can, of course.
         ok = await site.client.get("/auth/me", headers=bearer(Role.CONCIERGE))
         assert ok.json()["role"] == "concierge"
+
+
+async def test_move_and_cancel_from_the_list(site: ApiSite, tmp_path: Path) -> None:
+    first = await site.book(timedelta(hours=2), surname="郑", honorific="总")
+    second = await site.book(timedelta(hours=5), surname="冯", honorific="女士")
+    async with phone(tmp_path) as p, served(site) as server:
+        page = p.page
+        await sign_in(page, server.url, "concierge", PASSWORDS["concierge"])
+        zheng = page.locator(f"#visits li[data-visit={first['id']}]")
+
+        # Move 郑总 onto 冯女士: refused, the next free start put in the field; save that.
+        await zheng.locator("button.move").click()
+        await zheng.locator("input[name=move-start]").fill(
+            site.at(timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M"))
+        await zheng.locator("button.save").click()
+        await expect(zheng.locator(".error")).to_contain_text("与冯女士的接待")
+        await p.shot("move-refused")
+        await zheng.locator("button.save").click()
+        await expect(page.locator("#toasts")).to_contain_text("已改期 郑总")
+        moved = site.rig.daemon.book.get(first["id"])
+        assert moved.start > site.rig.daemon.book.get(second["id"]).end
+
+        feng = page.locator(f"#visits li[data-visit={second['id']}]")
+        await feng.locator("button.cancel").click()
+        await feng.locator("input[name=cancel-reason]").fill("客户行程变更")
+        await feng.locator("button.confirm").click()
+        await expect(feng).to_contain_text("已取消")
+        cancelled = site.rig.daemon.book.get(second["id"])
+        assert (cancelled.status.value, cancelled.cancel_reason) == ("cancelled", "客户行程变更")
+        await p.shot("cancelled")

@@ -478,7 +478,8 @@ function editor(visit, what) {
       error.textContent = refusalText(err);
       error.hidden = false;
       if (err.status === 409 && err.body.next_free) {
-        input.value = localInput(Date.parse(err.body.next_free));
+        // The field holds whole minutes: the next free start, rounded up to one.
+        input.value = localInput(Math.ceil(Date.parse(err.body.next_free) / 60000) * 60000);
       }
     }
   };
