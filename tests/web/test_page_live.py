@@ -69,6 +69,10 @@ async def test_offline_and_failed_devices_show_in_red(site: ApiSite, tmp_path: P
         await expect(ac.locator(".failure")).to_have_text(
             re.compile(r"^失败：.+ 自 \d\d:\d\d:\d\d$"))
         await expect(page.locator("#current .guest")).to_have_text("周总")
+        # The cue that could not confirm the air conditioning is marked failed in the timeline.
+        failed = page.locator("#timeline li.failed")
+        await expect(failed).to_contain_text("P10 空调提前45分钟开启")
+        await expect(failed.locator(".step")).to_have_text("失败")
         await p.shot("devices-in-red")
 
         await site.rig.sims["hall_lights"].come_back()
