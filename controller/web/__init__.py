@@ -16,8 +16,11 @@ from fastapi.responses import Response
 FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
     "i18n.js": "text/javascript; charset=utf-8",
+    "base.js": "text/javascript; charset=utf-8",
+    "live.js": "text/javascript; charset=utf-8",
+    "draw.js": "text/javascript; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
 # Only the daemon itself may provide scripts, styles and data to the page.

@@ -48,7 +48,11 @@ async def phone(tmp_path: Path) -> AsyncIterator[Phone]:
                 locale="zh-CN", timezone_id="Asia/Shanghai")
             page = await context.new_page()
             page.set_default_timeout(SHOWS_WITHIN_MS)
+            # An uncaught error in the page's scripts fails the test, whatever it shows.
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
             yield Phone(page, shots)
+            assert errors == [], errors
         finally:
             await browser.close()
 

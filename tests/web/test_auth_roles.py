@@ -134,13 +134,15 @@ async def test_public_paths_need_nothing(bare: httpx.AsyncClient) -> None:
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert '<script src="/static/app.js"' in page.text
-    script = await bare.get("/static/app.js")
+    script = await bare.get("/static/live.js")
     assert script.status_code == 200 and "EventSource" in script.text
+    assert script.headers["content-type"].startswith("text/javascript")
     assert (await bare.get("/static/secret.yaml")).status_code == 404
     assert (await bare.get("/static/..%2Fauth.py")).status_code == 404
     assert (await bare.get("/openapi.json")).status_code == 200
     # Nothing from the network but the daemon: no CDN, no outside address in any file.
-    for name in ("", "static/app.js", "static/i18n.js", "static/app.css"):
+    for name in ("", "static/i18n.js", "static/base.js", "static/live.js", "static/draw.js",
+                 "static/app.js", "static/app.css"):
         body = (await bare.get(f"/{name}")).text
         assert "http://" not in body and "https://" not in body and "//cdn" not in body, name
     # Anything else, even a path that does not exist, is only for callers with a credential.

@@ -1,0 +1,178 @@
+// Signing in and out, the live feed (reconnecting by itself), and reading the state.
+"use strict";
+
+// --- signing in and out -----------------------------------------------------------------------
+
+function showLogin() {
+  closeStream();
+  state.me = null;
+  $("#app-view").hidden = true;
+  $("#logout").hidden = true;
+  $("#who").textContent = "";
+  $("#login-view").hidden = false;
+  $("#live").hidden = true;
+  setLive("connecting");
+}
+
+async function start() {
+  try {
+    state.me = await api("GET", "/auth/me");
+  } catch (err) {
+    if (err.status !== 401) toast(err.message, "bad");
+    return;
+  }
+  $("#login-view").hidden = true;
+  $("#app-view").hidden = false;
+  $("#live").hidden = false;
+  $("#logout").hidden = state.me.via !== "session";
+  $("#who").textContent = `${state.me.name} · ${t(`role.${state.me.role}`)}`;
+  await refresh();
+  resetBookingStart();
+  openStream();
+}
+
+async function login(event) {
+  event.preventDefault();
+  const form = event.target;
+  const error = $("#login-error");
+  error.hidden = true;
+  try {
+    await api("POST", "/auth/login", { user: form.user.value.trim(), password: form.password.value });
+  } catch (err) {
+    const wait = err.status === 429 ? (err.body.message || "").match(/(\d+) s/) : null;
+    error.textContent = err.status === 401 ? t("login.wrong")
+      : wait ? t("login.wait", { s: wait[1] }) : err.message;
+    error.hidden = false;
+    return;
+  }
+  form.password.value = "";
+  await start();
+}
+
+async function logout() {
+  try { await api("POST", "/auth/logout"); } catch (err) { /* signed out either way */ }
+  showLogin();
+}
+
+// --- the live feed ------------------------------------------------------------------------------
+
+function setLive(which) {
+  const node = $("#live");
+  node.dataset.state = which;
+  node.dataset.i18n = `live.${which}`;
+  node.textContent = t(`live.${which}`);
+}
+
+function closeStream() {
+  if (state.stream) state.stream.close();
+  state.stream = null;
+}
+
+function openStream() {
+  closeStream();
+  if (!state.me) return;
+  const stream = new EventSource("/events/stream");
+  state.stream = stream;
+  state.lastBeat = Date.now();
+  stream.onopen = () => {
+    state.retry = 0;
+    state.lastBeat = Date.now();
+    setLive("on");
+    scheduleRefresh(0); // whatever happened while we were away
+  };
+  stream.onmessage = () => { state.lastBeat = Date.now(); };
+  for (const kind of EVENT_KINDS) {
+    stream.addEventListener(kind, (message) => {
+      state.lastBeat = Date.now();
+      let event;
+      try { event = JSON.parse(message.data); } catch (err) { return; }
+      onEvent(event);
+      scheduleRefresh(REFRESH_DEBOUNCE_MS);
+    });
+  }
+  stream.onerror = () => {
+    setLive("off");
+    if (stream.readyState === EventSource.CLOSED) reconnectLater();
+    // Otherwise the browser is already retrying (the server asked for retry: 3000).
+  };
+}
+
+function reconnectLater() {
+  closeStream();
+  const wait = RECONNECT_MS[Math.min(state.retry, RECONNECT_MS.length - 1)];
+  state.retry += 1;
+  setTimeout(async () => {
+    try {
+      await api("GET", "/auth/me"); // a 401 shows the sign-in instead
+      openStream();
+    } catch (err) {
+      if (err.status !== 401) reconnectLater();
+    }
+  }, wait);
+}
+
+function watchdog() {
+  // The heartbeats are comments, which never reach a handler: a stream quiet for this long
+  // may be a dead connection nobody noticed (a phone that slept), so it is opened afresh.
+  if (state.stream && Date.now() - state.lastBeat > STREAM_SILENCE_MS) openStream();
+}
+
+function onEvent(event) {
+  if (event.kind === "announcement") {
+    state.said = [event, ...state.said.filter((e) => e.id !== event.id)].slice(0, SAID_SHOWN);
+    renderSaid();
+  } else if (event.kind === "trigger" && event.result === "ignored") {
+    const detail = event.detail || {};
+    const what = t(`trigger.${TRIGGER_WORDS[detail.trigger] || detail.trigger}`);
+    toast(t("ignored", { source: event.source || "", what, why: window.I18N.reason(detail.message) }));
+  } else if (event.kind === "alert" || event.kind === "failed") {
+    const detail = event.detail || {};
+    toast(t("alert", { what: `${event.device_id || ""} ${detail.message || detail.error || ""}`.trim() }), "bad");
+  } else if (event.kind === "availability" && event.device_id) {
+    state.offline[event.device_id] = event.at;
+  }
+}
+
+// --- reading the state --------------------------------------------------------------------------
+
+function scheduleRefresh(delay) {
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(refresh, delay);
+}
+
+async function refresh() {
+  if (!state.me) return;
+  try {
+    const began = Date.now();
+    const status = await api("GET", "/status");
+    state.clockSkew = Date.parse(status.now) - (began + Date.now()) / 2;
+    state.tz = status.timezone;
+    state.status = status;
+    // Today's visits, and the coming night's too: at 23:00 tomorrow morning's guest matters.
+    const today = siteDate(serverNow());
+    const until = localInput(serverNow() + LOOK_AHEAD_MS);
+    const query = `since=${today}T00:00&until=${until}`;
+    const [visits, buttons, devices, said, availability] = await Promise.all([
+      api("GET", `/visits?${query}`),
+      api("GET", "/triggers"),
+      api("GET", "/devices"),
+      api("GET", "/events?kind=announcement&limit=" + SAID_SHOWN),
+      api("GET", "/events?kind=availability&limit=200"),
+    ]);
+    Object.assign(state, { visits, buttons, devices, said: said.events });
+    state.offline = {};
+    for (const event of [...availability.events].reverse()) {
+      if (event.device_id) state.offline[event.device_id] = event.at;
+    }
+    const focus = focusVisit();
+    state.plan = focus ? await api("GET", `/visits/${encodeURIComponent(focus.id)}/plan`) : null;
+    render();
+  } catch (err) {
+    if (err.status !== 401) setLive("off");
+  }
+}
+
+function focusVisit() {
+  if (state.status.current) return state.status.current;
+  return state.status.next[0] || null;
+}
