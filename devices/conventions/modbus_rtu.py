@@ -23,8 +23,10 @@ EXCEPTION_NAMES = {1: "illegal function", 2: "illegal data address", 3: "illegal
                    4: "server device failure", 6: "server device busy"}
 # Address 0 is broadcast: every slave acts, none answers.
 BROADCAST = 0
-# The longest RTU frame (Modbus over Serial Line V1.02, 2.5.1): 256 bytes.
+# The longest RTU frame (Modbus over Serial Line V1.02, 2.5.1): 256 bytes; the shortest
+# reply is an exception: address, function, code, CRC.
 MAX_FRAME = 256
+MIN_FRAME = 5
 
 
 def _framer() -> FramerRTU:
@@ -57,13 +59,20 @@ class ModbusRtuFraming:
         return not topic.startswith(f"{BROADCAST}/")
 
     def reply_length(self, buffer: bytes) -> int | None:
+        """The frame's size from its function code (and byte count), as pymodbus reckons
+        it; the port flushed the line before asking, so the reply starts the buffer."""
+        if len(buffer) > MAX_FRAME:
+            return len(buffer)
+        if len(buffer) < MIN_FRAME:
+            return None
         try:
-            used, _, _, _ = _framer().decode(buffer)
+            pdu_class = DecodePDU(False).lookupPduClass(buffer)
+            size = pdu_class.calculateRtuFrameSize(buffer) if pdu_class else len(buffer)
         except Exception:  # pymodbus on garbage: take it all, the codec rejects it
             return len(buffer)
-        if used:
-            return used
-        return len(buffer) if len(buffer) > MAX_FRAME else None
+        if not size:
+            return None
+        return size if len(buffer) >= size else None
 
     def refresh(self) -> bytes | None:
         return None

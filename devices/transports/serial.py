@@ -16,7 +16,6 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import serial
@@ -31,43 +30,16 @@ from devices.transports.serial_protocol import (
     status_topic,
     unit_of,
 )
+from devices.transports.serial_settings import SerialSettings
+
+__all__ = ["Poller", "SerialPort", "SerialSettings"]
 
 log = logging.getLogger(__name__)
 
-# Defaults of a port's settings; the site file's serial_ports entries fall back to these.
-# 9600 8N1 is the factory setting of CoolMasterNet's RS-232 port and Intesis' Modbus RTU port.
-DEFAULT_BAUDRATE = 9600
-# Seconds a unit has to answer one request: CoolMasterNet answers in tens of milliseconds,
-# a Modbus RTU slave at 9600 baud within ~50 ms; one second leaves room for a busy gateway.
-DEFAULT_REPLY_TIMEOUT_S = 1.0
-# Devices that never push (CoolMaster, Modbus) are asked for their state this often.
-DEFAULT_POLL_INTERVAL_S = 10.0
-# How often a framing's refresh (the whole DMX universe) is written again.
-DEFAULT_REFRESH_INTERVAL_S = 1.0
-# A unit is reported unavailable after this many requests in a row went unanswered.
-DEFAULT_SILENT_AFTER = 3
-# Reopen backoff: full jitter between half and all of an exponentially growing delay.
-REOPEN_MIN_S = 0.2
-REOPEN_MAX_S = 10.0
 # Bytes kept from unsolicited or unframeable input before the oldest are dropped.
 MAX_BUFFER = 64 * 1024
 
 Poller = Callable[[], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class SerialSettings:
-    url: str  # /dev/ttyUSB0, /dev/serial/by-id/..., socket://host:port, loop:// (tests)
-    baudrate: int = DEFAULT_BAUDRATE
-    bytesize: int = 8
-    parity: str = "N"  # N, E, O, M, S
-    stopbits: float = 1
-    reply_timeout: float = DEFAULT_REPLY_TIMEOUT_S
-    poll_interval: float = DEFAULT_POLL_INTERVAL_S
-    refresh_interval: float = DEFAULT_REFRESH_INTERVAL_S
-    silent_after: int = DEFAULT_SILENT_AFTER
-    reopen_min: float = REOPEN_MIN_S
-    reopen_max: float = REOPEN_MAX_S
 
 
 class _Line(asyncio.Protocol):
@@ -103,6 +75,8 @@ class SerialPort:
         self._buffer = bytearray()
         self._waiting: asyncio.Future[bytes] | None = None
         self._misses: dict[str, int] = {}
+        self._quiet_until = 0.0  # after a timeout: a late reply must not pass for the next one
+        self.open_failures = 0  # attempts that found no port (tests and status)
         self._task: asyncio.Task[None] | None = None
         self._announced = False  # `$port online` was said and `offline` is still owed
         self._closing = False
@@ -145,6 +119,9 @@ class SerialPort:
             await self._exchange(topic, frame, timeout)
 
     async def _exchange(self, topic: str, frame: bytes, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._quiet_until:
+            await asyncio.sleep(self._quiet_until - loop.time())
         link = self._link
         if link is None or link.is_closing() or not isinstance(link, asyncio.WriteTransport):
             raise TransportUnavailable(f"serial port {self.name} was lost; {topic} not sent")
@@ -152,7 +129,7 @@ class SerialPort:
         if not self.framing.expects_reply(topic):
             link.write(frame)
             return
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bytes] = loop.create_future()
         self._waiting = future
         wait = min(timeout, self.settings.reply_timeout)
         try:
@@ -160,6 +137,7 @@ class SerialPort:
             reply = await asyncio.wait_for(future, wait)
         except TimeoutError:
             self._missed(topic)
+            self._quiet_until = loop.time() + self.settings.reply_timeout
             raise TransportUnavailable(
                 f"serial port {self.name}: no reply to {topic} within {wait:g} s") from None
         finally:
@@ -231,6 +209,7 @@ class SerialPort:
             try:
                 link, line = await self._open()
             except (serial.SerialException, OSError, ValueError) as exc:
+                self.open_failures += 1
                 if attempt == 0:
                     log.warning("serial port %s: cannot open %s: %s; retrying", self.name,
                                 self.settings.url, exc)
@@ -280,8 +259,8 @@ class SerialPort:
         self._link = None
         link.close()
         self._link_lost(None)
-        if self._announced:
-            self._announced = False
+        announced, self._announced = self._announced, False
+        if announced and not self._closing:  # closed on purpose: nothing was lost
             self._dispatch(PORT_TOPIC, OFFLINE)
             self._notify(False)
 

@@ -23,15 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from devices.conventions.base import ConventionOptions
 from devices.conventions.registry import codec_class
-from devices.transports.serial import (
+from devices.transports.serial import SerialPort
+from devices.transports.serial_protocol import SerialCodec, SerialOptions
+from devices.transports.serial_settings import (
     DEFAULT_BAUDRATE,
     DEFAULT_POLL_INTERVAL_S,
     DEFAULT_REFRESH_INTERVAL_S,
     DEFAULT_REPLY_TIMEOUT_S,
-    SerialPort,
     SerialSettings,
 )
-from devices.transports.serial_protocol import SerialCodec, SerialOptions
 from devices.yamlconf import FieldError
 
 # URL schemes pyserial opens that make sense for a site: a device path has none.
