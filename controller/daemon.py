@@ -15,9 +15,11 @@ from controller.engine import Engine
 from controller.events import EventLog
 from controller.executor import Executor
 from controller.ledger import StepLedger
+from controller.media_watch import MediaWatch
 from controller.site_config import SiteConfig
 from controller.visits import VisitBook, VisitRequest
 from devices.device import DeviceEvent
+from devices.local.site import LocalSite
 from devices.registry import DeviceRegistry
 from devices.transports.mqtt import MqttSettings, MqttTransport
 from scenes.model import Scene
@@ -72,10 +74,16 @@ class Daemon:
         # At a speed factor the whole time axis shrinks, the P1 teardown gap included.
         self.book = VisitBook(self.db, tz=self.tz, teardown=teardown_of(scene) / speed)
         self.transport = MqttTransport(mqtt_settings(site))
+        # Players and speakers played on this box (`local:`), each on a loopback of its own.
+        self.local = LocalSite(site.devices, relay_transport=self.transport)
         self.registry = DeviceRegistry.build(
             site.devices, site.groups, transport=self.transport, policy_for=site.policy_for,
+            transports=self.local.transports,
         )
-        self.executor = Executor(registry=self.registry, events=self.events, db=self.db)
+        self.executor = Executor(registry=self.registry, events=self.events, db=self.db,
+                                 duck={d: s.duck for d, s in site.devices.items() if s.duck})
+        self.media_watch = MediaWatch(self.registry, self.events,
+                                      current_visit=lambda: self.executor.current_visit())
         self.engine = Engine(
             scene=scene, executor=self.executor, book=self.book, ledger=self.ledger,
             events=self.events, tz=self.tz, clock=self.clock, speed=speed,
@@ -91,6 +99,7 @@ class Daemon:
         if self._started:
             return
         self._started = True
+        await self.local.start()
         await self.transport.start()
         try:
             await self.transport.wait_connected(BROKER_WAIT_S)
@@ -111,6 +120,7 @@ class Daemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.engine.stop()
         await self.executor.close()
+        await self.local.stop()
         await self.transport.close()
         self.db.close()
 

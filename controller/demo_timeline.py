@@ -31,6 +31,7 @@ MARKS: dict[str, tuple[str, str]] = {
     "alert": ("ALERT", "bold red"),
     "hold_reasserted": ("hold", "bold yellow"),
     "announcement": ("intercom", "bold green"),
+    "media": ("media", "magenta"),
     "restore": ("restore", "bold cyan"),
     "availability": ("device", "yellow"),
     "garbage": ("garbage", "yellow"),
@@ -94,8 +95,15 @@ def describe(event: Event) -> str | None:
         return (f"{device} reported {show_state(d.get('reported', {}))}: held "
                 f"{show_state(d.get('held', {}))}, set back ({event.result})")
     if event.kind == "announcement":
+        if event.result == "queued":  # shown when it waits behind others; else once played
+            waiting = d.get("waiting", 0)
+            return f"{device} queues «{d.get('text')}» behind {waiting}" if waiting else None
         heard = "" if event.result == "played" else f" ({event.result})"
         return f"{device} says «{d.get('text')}»{heard}"
+    if event.kind == "media":
+        if event.result == "recovered":
+            return f"{device} plays again (after: {d.get('was')})"
+        return f"{device} is not playing: {d.get('error')}; it keeps trying"
     if event.kind == "restore":
         return f"everyday state back ({d.get('why')}): {d.get('commands')} commands"
     if event.kind == "alert":

@@ -39,6 +39,7 @@ EVENT_KINDS = frozenset(
         "failed",
         "hold_reasserted",
         "announcement",
+        "media",  # a player failed, or plays again (controller/media_watch.py)
         "restore",
         "visit",
         "availability",

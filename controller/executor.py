@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from controller.announcer import Announcer
 from controller.db import Database
 from controller.events import EventLog
 from devices.device import CommandResult, Device, DeviceEvent
@@ -40,7 +41,9 @@ class Executor:
         events: EventLog,
         db: Database,
         current_visit: Callable[[], str | None] = lambda: None,
+        duck: Mapping[str, Mapping[str, int]] | None = None,
     ) -> None:
+        """`duck`: intercom id → {media device id: volume while it speaks}."""
         self.registry = registry
         self.events = events
         self.db = db
@@ -51,6 +54,8 @@ class Executor:
         self._tasks: set[asyncio.Task[Any]] = set()
         for device in registry.devices.values():
             device.add_listener(self._on_device_event)
+        # Queues announcements per intercom by priority and ducks the music: announcer.py.
+        self.announcer = Announcer(self, duck=duck)
 
     # --- writing through the claim table ------------------------------------------------
 
@@ -163,6 +168,14 @@ class Executor:
     async def announce(
         self, intercom_id: str, announcement: Announcement, *, visit_id: str | None, step: str
     ) -> bool:
+        """Queue an announcement (by priority, one at a time per intercom) and wait until it
+        was played (True) or failed (False)."""
+        return await self.announcer.say(intercom_id, announcement, visit_id=visit_id, step=step)
+
+    async def play_announcement(
+        self, intercom_id: str, announcement: Announcement, *, visit_id: str | None, step: str
+    ) -> bool:
+        """Have the intercom say it now, and log whether it was played (the announcer's)."""
         device = self.registry[intercom_id]
         token = _step.set(step)
         try:
@@ -234,6 +247,7 @@ class Executor:
         self._check_hold(device.id)
 
     async def close(self) -> None:
+        await self.announcer.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
