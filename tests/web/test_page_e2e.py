@@ -127,6 +127,8 @@ async def run_visit(site: ApiSite, server: ApiServer, page: Page, shot: object) 
         re.compile(r"^已于 \d\d:\d\d:\d\d 完成$"))
     await expect(page.locator("#timeline li.ok").first).to_be_visible()
     await expect(page.locator("#timeline li.now-line")).to_have_count(1)
+    # Next: the first step not yet done, the show flat's call to the butler, waiting for it.
+    await expect(page.locator("#timeline li.next")).to_contain_text("等待：参观样板房")
     await snap("arrival")
 
     # The guard presses the physical button for the arrival again: nothing happens, and
