@@ -53,16 +53,18 @@ def test_demo_runs_a_whole_visit_on_the_embedded_broker() -> None:
 
     # The physical path: the arrival came from the concierge button over MQTT.
     arrival = line_of(out, r"trigger\s+arrival for 王先生, from button:concierge_button")
-    assert abs(procedure_minutes(arrival)) < 2
+    # At x600 a procedure minute is 0.1 s of real time: the bounds allow a loaded machine
+    # up to 0.4 s of lateness, and no earliness beyond rounding.
+    assert -0.5 < procedure_minutes(arrival) < 4
     # Scaled procedure times: the air conditioning at T-45, the lights at T-5.
-    assert abs(procedure_minutes(line_of(out, r"cue\s+p10-air-conditioning:")) + 45) < 1
-    assert abs(procedure_minutes(line_of(out, r"cue\s+p2-p9-lights:")) + 5) < 1
+    assert -45.5 < procedure_minutes(line_of(out, r"cue\s+p10-air-conditioning:")) < -41
+    assert -5.5 < procedure_minutes(line_of(out, r"cue\s+p2-p9-lights:")) < -1
     # The hold: the lights switched off at the wall come back on.
     hold = line_of(out, r"hold\s+model_area_lights reported power=off: held power=on")
-    assert 9 < procedure_minutes(hold) < 13
+    assert 9.5 < procedure_minutes(hold) < 14
     # Departure, then the restore five procedure minutes later.
     restore = line_of(out, r"restore\s+everyday state back")
-    assert 59 < procedure_minutes(restore) < 63
+    assert 59.5 < procedure_minutes(restore) < 64
 
     summary = out[out.index("Summary"):]
     spoken = re.findall(r"«(.+)»", summary)
