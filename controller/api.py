@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import uvicorn
 from fastapi import FastAPI
 
-from controller import api_errors, api_site, api_visits, auth_routes, web
+from controller import api_errors, api_say, api_site, api_visits, auth_routes, web
 from controller.api_models import Health
 from controller.auth import Authenticator
 from controller.auth_http import AuthMiddleware
@@ -80,6 +80,7 @@ def make_app(daemon: Daemon, *, heartbeat: float = HEARTBEAT_S,
 
     app.include_router(api_visits.router)
     app.include_router(api_site.router)
+    app.include_router(api_say.router)  # POST /say: `vipctl say`
     app.include_router(buttons.router)
     app.include_router(auth_routes.router)
     app.include_router(web.router)

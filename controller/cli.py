@@ -9,10 +9,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from controller.agent_cli import register as register_agent_commands
 from controller.auth_cli import register as register_auth_commands
 from controller.cli_client import register as register_client_commands
 from controller.cli_config import render_site
 from controller.cli_run import register as register_running_commands
+from controller.cli_say import register as register_say_command
 from controller.site_config import load_site
 from devices.yamlconf import ConfigError
 
@@ -53,6 +55,8 @@ def check_config(
 register_running_commands(app)  # run, simulate, demo: controller/cli_run.py
 register_client_commands(app)  # visit, trigger, plan, status, events: the API
 register_auth_commands(app)  # hash-password, new-token: the site file's auth:
+register_say_command(app)  # say: a manual announcement, through the API
+register_agent_commands(app)  # agent media: a player PC's players and speakers
 
 
 def main() -> None:
