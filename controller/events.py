@@ -5,6 +5,11 @@ older page. `subscribe` gives a live feed (for server-sent events): each subscri
 bounded queue; a slow one loses its oldest events, counted in `dropped`, and `append`
 never waits for anyone.
 
+`append_soon` is for bursts and hot paths (a command to 200 lights is 400 device events):
+the event is written a moment later (COALESCE_S), with the others that came meanwhile, in
+one transaction, and always before any later `append` or `query`, so the log keeps its
+order; a crash may lose those last milliseconds of events.
+
 `detail` is stored as JSON and shown to anyone who can read the log: callers must never
 put secrets in it (passwords, tokens, broker credentials). As a last safety net, values
 under keys that look like secrets are replaced by REDACTED.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
@@ -26,6 +32,8 @@ from typing import Any, Self
 from sqlalchemy import select
 
 from controller.db import Clock, Database, EventRow, to_utc, utc_now
+
+log = logging.getLogger(__name__)
 
 # The kinds the rest of vipctl writes; anything else is a typo that would hide an event
 # from every filter, so it is refused.
@@ -48,6 +56,9 @@ EVENT_KINDS = frozenset(
     }
 )
 MAX_PAGE = 1000  # the largest `limit` a query may ask for
+# append_soon writes this late at most (seconds), with whatever else came meanwhile: a burst
+# of device events (200 lights commanded, then confirming) becomes a few transactions.
+COALESCE_S = 0.01
 DEFAULT_QUEUE = 256  # events a subscriber may fall behind before losing the oldest
 REDACTED = "REDACTED"
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
@@ -144,6 +155,7 @@ class EventLog:
         # Weak: a subscriber that stopped reading without closing is forgotten with it.
         self._subscribers: weakref.WeakSet[Subscription] = weakref.WeakSet()
         self._lock = threading.Lock()  # append may come from a worker thread
+        self._pending: list[EventRow] = []  # append_soon's, not yet written (under _lock)
 
     def append(
         self,
@@ -157,11 +169,41 @@ class EventLog:
         at: datetime | None = None,
     ) -> Event:
         """Write one event and hand it to every subscriber. Never put secrets in `detail`."""
+        row = self._row(kind, visit_id, source, device_id, detail, result, at)
+        return self._write([row])[-1]
+
+    def append_soon(
+        self,
+        kind: str,
+        *,
+        visit_id: str | None = None,
+        source: str | None = None,
+        device_id: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        result: str | None = None,
+    ) -> None:
+        """As `append`, but written within COALESCE_S, with the others that came meanwhile."""
+        row = self._row(kind, visit_id, source, device_id, detail, result, None)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop in this thread: nothing would flush it
+            self._write([row])
+            return
+        with self._lock:
+            self._pending.append(row)
+            first = len(self._pending) == 1
+        if first:
+            # A timer: the commands published meanwhile leave before their events are written.
+            loop.call_later(COALESCE_S, self.flush)
+
+    def _row(self, kind: str, visit_id: str | None, source: str | None, device_id: str | None,
+             detail: Mapping[str, Any] | None, result: str | None, at: datetime | None,
+             ) -> EventRow:
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
         # Round-trip through JSON now, so the caller gets back exactly what a query will.
         stored = _redact(json.loads(json.dumps(dict(detail or {}), default=_jsonable)))
-        row = EventRow(
+        return EventRow(
             at=to_utc(self._clock() if at is None else at),
             kind=kind,
             visit_id=visit_id,
@@ -170,15 +212,30 @@ class EventLog:
             detail=stored or None,
             result=result,
         )
+
+    def flush(self) -> None:
+        """Write what append_soon holds now (at shutdown); never raises."""
+        try:
+            self._write([])
+        except Exception:  # called by the loop's timer: nobody to raise to
+            log.exception("could not write %d events", len(self._pending))
+
+    def _write(self, rows: list[EventRow]) -> list[Event]:
+        """The pending events, then `rows`, in one transaction, in that order."""
+        with self._lock:
+            rows, self._pending = [*self._pending, *rows], []
+        if not rows:
+            return []
         with self._db.write() as session:
-            session.add(row)
+            session.add_all(rows)
             session.flush()
-            event = _event(row)
+            events = [_event(row) for row in rows]
         with self._lock:
             subscribers = list(self._subscribers)
-        for subscriber in subscribers:
-            self._deliver(subscriber, event)
-        return event
+        for event in events:
+            for subscriber in subscribers:
+                self._deliver(subscriber, event)
+        return events
 
     def query(
         self,
@@ -194,6 +251,7 @@ class EventLog:
         """Events with since <= at < until, newest first, at most `limit` of them."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValueError(f"limit must be 1 to {MAX_PAGE}")
+        self._write([])  # what append_soon holds is part of the log already
         query = select(EventRow).order_by(EventRow.id.desc()).limit(limit)
         if since is not None:
             query = query.where(EventRow.at >= to_utc(since))
