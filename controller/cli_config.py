@@ -8,7 +8,9 @@ from rich.table import Table
 
 from controller.site_config import SiteConfig
 from devices.config import Binding, CommandPolicy, DeviceConfig
+from devices.conventions.registry import make_codec
 from devices.conventions.zigbee2mqtt import Zigbee2MqttOptions
+from devices.transports.serial_protocol import SerialOptions
 
 
 def render_site(config: SiteConfig, console: Console) -> None:
@@ -31,6 +33,16 @@ def render_site(config: SiteConfig, console: Console) -> None:
         devices.add_row(device_id, escape(device.name or ""), device.kind, device.convention,
                         escape(_address(device.binding)), escape(confirmation))
     console.print(devices)
+
+    if config.serial_ports:
+        ports = Table(title=_count(len(config.serial_ports), "serial port"))
+        for column in ("port", "url", "line", "reply timeout", "poll"):
+            ports.add_column(column, no_wrap=column == "port", overflow="fold")
+        for name, line in config.serial_ports.items():
+            ports.add_row(name, escape(line.url),
+                          f"{line.baudrate} {line.bytesize}{line.parity}{line.stopbits:g}",
+                          f"{line.reply_timeout:g} s", f"every {line.poll_interval:g} s")
+        console.print(ports)
 
     if config.groups:
         groups = Table(title=_count(len(config.groups), "group"))
@@ -57,6 +69,8 @@ def _credentials(config: SiteConfig) -> str:
 
 
 def _address(binding: Binding) -> str:
+    if isinstance(binding, SerialOptions):
+        return f"serial {binding.where()}"
     if isinstance(binding, Zigbee2MqttOptions):
         return f"{binding.base_topic}/{binding.name}"
     relay = getattr(binding, "relay", None)
@@ -72,7 +86,7 @@ def _confirmation(config: SiteConfig, device_id: str, device: DeviceConfig) -> s
     if device.kind == "button":
         actions = ", ".join(f"{a}→{t}" for a, t in device.triggers.items())
         return f"events: {actions}" if actions else "events"
-    if device.optimistic:
+    if device.optimistic or not make_codec(device_id, device.kind, device.binding).can_report:
         return "assumed state"
     policy = config.policy_for(device_id)
     own = "" if device.command is None else " (own)"

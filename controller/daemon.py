@@ -22,6 +22,7 @@ from devices.device import DeviceEvent
 from devices.local.site import LocalSite
 from devices.registry import DeviceRegistry
 from devices.transports.mqtt import MqttSettings, MqttTransport
+from devices.transports.serial_config import SerialSite
 from scenes.model import Scene
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,13 @@ class Daemon:
         self.transport = MqttTransport(mqtt_settings(site))
         # Players and speakers played on this box (`local:`), each on a loopback of its own.
         self.local = LocalSite(site.devices, relay_transport=self.transport)
+        # Devices on serial ports (`serial:`), each port with one owner.
+        self.serial = SerialSite(site.devices, site.serial_ports)
         self.registry = DeviceRegistry.build(
             site.devices, site.groups, transport=self.transport, policy_for=site.policy_for,
-            transports=self.local.transports,
+            transports={**self.local.transports, **self.serial.transports},
         )
+        self.serial.attach(self.registry.devices)
         self.executor = Executor(registry=self.registry, events=self.events, db=self.db,
                                  duck={d: s.duck for d, s in site.devices.items() if s.duck})
         self.media_watch = MediaWatch(self.registry, self.events,
@@ -100,6 +104,7 @@ class Daemon:
             return
         self._started = True
         await self.local.start()
+        await self.serial.start()
         await self.transport.start()
         try:
             await self.transport.wait_connected(BROKER_WAIT_S)
@@ -122,6 +127,7 @@ class Daemon:
         await self.executor.close()
         await self.local.stop()
         await self.transport.close()
+        await self.serial.stop()
         self.db.close()
 
     async def __aenter__(self) -> Daemon:

@@ -1,14 +1,18 @@
 """`vipctl simulate`: a simulator for every device of a site, and how to poke each one.
 
 The example commands come from each device's own codec (the same one the daemon uses), so
-the table can never disagree with what vipctl itself would send.
+the table can never disagree with what vipctl itself would send. Serial devices get a
+simulated gateway or widget per port, on a pseudo-terminal whose path is printed to put in
+the site file (or on the site file's own socket:// port when it is on this machine).
 """
 
 from __future__ import annotations
 
 import asyncio
 import shlex
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -17,6 +21,7 @@ from rich.table import Table
 from controller.site_config import SiteConfig
 from devices.conventions.registry import make_codec
 from devices.model import Announcement, Kind, Message, State, prefixed
+from simulators.serial_site import SerialPoke, SerialSimulators
 from simulators.site import SiteSimulators
 
 # A command worth trying on each kind: the state the reception scene itself asks for.
@@ -67,6 +72,8 @@ def pokes(site: SiteConfig, *, host: str, port: int, prefix: str = "") -> list[P
     flags = broker_flags(host, port)
     out: list[Poke] = []
     for device_id, spec in site.devices.items():
+        if spec.mqtt is None:
+            continue  # on a serial port (render_serial) or played in-process
         codec = make_codec(device_id, spec.kind, spec.binding)
         messages: list[Message] = []
         if spec.kind == "intercom":
@@ -95,17 +102,38 @@ def render_pokes(site: SiteConfig, items: list[Poke], *, host: str, port: int, p
     console.print(table)
     everything = shlex.quote(prefixed(prefix, "#"))
     console.print(f"watch everything: mosquitto_sub {broker_flags(host, port)}-v -t {everything}")
-    console.print("Ctrl-C stops the simulators.")
+
+
+def render_serial(items: list[SerialPoke], console: Console) -> None:
+    table = Table(title=f"{len(items)} simulated serial port{'s' if len(items) != 1 else ''}")
+    for column in ("port", "convention", "devices", "url to use", "try"):
+        table.add_column(column, overflow="fold", no_wrap=column == "port")
+    for p in items:
+        url = p.url if p.url == p.configured else f"{p.url} (the file says {p.configured})"
+        table.add_row(p.port, p.convention, escape(p.devices), escape(url),
+                      escape(p.try_it or "(binary: run vipctl against it)"))
+    console.print(table)
+    for p in items:
+        if p.url != p.configured:
+            console.print(f"serial_ports.{p.port}.url: {escape(p.url)}")
 
 
 async def simulate(site: SiteConfig, *, host: str, port: int, prefix: str,
                    console: Console, stop: asyncio.Event) -> None:
     """Run every device's simulator until `stop` is set."""
-    sims = SiteSimulators(site.devices, host=host, port=port, topic_prefix=prefix)
-    try:
-        await sims.start()  # raises TimeoutError when the broker does not let them in
-        render_pokes(site, pokes(site, host=host, port=port, prefix=prefix), host=host,
-                     port=port, prefix=prefix, console=console)
-        await stop.wait()
-    finally:
-        await sims.stop()  # those that did start, too
+    on_mqtt = {d: spec for d, spec in site.devices.items() if spec.mqtt is not None}
+    sims = SiteSimulators(on_mqtt, host=host, port=port, topic_prefix=prefix)
+    with tempfile.TemporaryDirectory(prefix="vipctl-sim-") as workdir:
+        serial = SerialSimulators(site.devices, site.serial_ports, Path(workdir))
+        try:
+            await serial.start()
+            await sims.start()  # raises TimeoutError when the broker does not let them in
+            render_pokes(site, pokes(site, host=host, port=port, prefix=prefix), host=host,
+                         port=port, prefix=prefix, console=console)
+            if serial.sims:
+                render_serial(serial.pokes(), console)
+            console.print("Ctrl-C stops the simulators.")
+            await stop.wait()
+        finally:
+            await sims.stop()  # those that did start, too
+            await serial.stop()

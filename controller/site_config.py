@@ -35,6 +35,8 @@ from controller.auth_config import AuthSettings
 from devices.config import Binding, CommandPolicy, DeviceConfig, DisplayName
 from devices.conventions.base import check_topic_part
 from devices.conventions.zigbee2mqtt import Zigbee2MqttOptions
+from devices.transports.serial_config import SerialPortConfig, serial_problems
+from devices.transports.serial_protocol import SerialOptions
 from devices.yamlconf import FieldError, load_model
 
 # Device and group ids: they appear in scene files, logs and API paths, so keep them plain.
@@ -234,6 +236,8 @@ class SiteConfig(_Section):
     devices: dict[Id, DeviceConfig] = Field(min_length=1)
     groups: dict[Id, Annotated[list[str], Field(min_length=1)]] = Field(default_factory=dict)
     auth: AuthSettings = AuthSettings()  # who may use the API and the page
+    # Serial ports the `serial:` devices name (devices/transports/serial_config.py).
+    serial_ports: dict[Id, SerialPortConfig] = Field(default_factory=dict)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -266,13 +270,14 @@ class SiteConfig(_Section):
                 if self.devices.get(media_id, device).kind != "media":
                     problems.append(FieldError(f"{media_id!r} is not a media device of this site",
                                                at=("devices", device_id, "duck", media_id)))
-            if device.local is not None:
-                continue  # played in-process: no address on any wire to collide
+            if device.local is not None or device.serial is not None:
+                continue  # in-process, or a unit on a port (serial_problems below)
             field, address = _address(device.binding)
             other = owners.setdefault(address, device_id)
             if other != device_id:
                 problems.append(FieldError(f"devices.{other} already uses this address",
                                            at=("devices", device_id, device.transport, field)))
+        problems.extend(serial_problems(self.devices, self.serial_ports))
         if problems:
             raise FieldError.many(problems)
         return self
@@ -347,6 +352,8 @@ def _address(binding: Binding) -> tuple[str, tuple[Any, ...]]:
     """The field naming a device on the wire, and what it names: two devices may not share it."""
     if isinstance(binding, Zigbee2MqttOptions):
         return "name", (binding.convention, binding.base_topic, binding.name)
+    if isinstance(binding, SerialOptions):
+        return "port", (binding.where(),)
     return "topic", (binding.convention, binding.topic, getattr(binding, "relay", None))
 
 

@@ -16,6 +16,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from devices.conventions.coolmaster import CoolMasterOptions
+from devices.conventions.dmx import DmxOptions
+from devices.conventions.modbus_intesis import IntesisModbusOptions
 from devices.conventions.tasmota import TasmotaOptions
 from devices.conventions.vipctl_intercom import VipctlIntercomOptions
 from devices.conventions.vipctl_media import VipctlMediaOptions
@@ -27,9 +30,12 @@ from devices.yamlconf import FieldError
 # The options of any MQTT convention; which one is chosen by its `convention:` value.
 MqttOptions = TasmotaOptions | Zigbee2MqttOptions | VipctlMediaOptions | VipctlIntercomOptions
 MqttBinding = Annotated[MqttOptions, Field(discriminator="convention")]
+# The options of any serial convention (`serial:`, on a port of the site's serial_ports).
+SerialConventionOptions = CoolMasterOptions | IntesisModbusOptions | DmxOptions
+SerialBinding = Annotated[SerialConventionOptions, Field(discriminator="convention")]
 # Whatever a device is reached through. A serial transport will add its options here.
 # `local:` is a player or speaker the daemon runs itself (devices/local/, docs/media.md).
-Binding = MqttOptions | LocalBinding
+Binding = MqttOptions | LocalBinding | SerialConventionOptions
 
 # The device kinds each convention can drive; anything else is refused at load.
 CONVENTION_KINDS: dict[str, frozenset[Kind]] = {
@@ -37,11 +43,14 @@ CONVENTION_KINDS: dict[str, frozenset[Kind]] = {
     "zigbee2mqtt": frozenset({"light", "switch", "climate", "button"}),
     "vipctl-media": frozenset({"media"}),
     "vipctl-intercom": frozenset({"intercom"}),
+    "coolmaster": frozenset({"climate"}),
+    "intesis-modbus": frozenset({"climate"}),
+    "dmx": frozenset({"light", "switch"}),
 }
 
 # The transport blocks a device may have; exactly one must be given. A new transport adds its
 # field to DeviceConfig and its name here.
-TRANSPORTS: tuple[str, ...] = ("mqtt", "local")
+TRANSPORTS: tuple[str, ...] = ("mqtt", "local", "serial")
 
 # What a button press can set off in the reception procedure (F1 arrival, F7 show flat,
 # F13 departure, and an unbooked "VIP now").
@@ -92,6 +101,7 @@ class DeviceConfig(BaseModel):
     name: DisplayName | None = None  # shown to staff, e.g. 模型区灯光
     mqtt: MqttBinding | None = None
     local: LocalBinding | None = None  # played by the daemon itself: docs/media.md
+    serial: SerialBinding | None = None  # behind a port of the site's serial_ports
     optimistic: bool = False  # assumed state: trust the command, never wait for confirmation
     command: CommandPolicy | None = None  # None: the site's `commands:` policy
     triggers: dict[ButtonAction, Trigger] = Field(default_factory=dict)  # buttons only
@@ -101,7 +111,7 @@ class DeviceConfig(BaseModel):
     @property
     def binding(self) -> Binding:
         """The options of the device's one transport block."""
-        binding = self.mqtt or self.local
+        binding = self.mqtt or self.local or self.serial
         if binding is None:  # pragma: no cover - the validator makes this impossible
             raise RuntimeError("device has no transport block")
         return binding

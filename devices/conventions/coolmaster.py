@@ -76,6 +76,9 @@ class CoolMasterOptions(SerialOptions):
     convention: Literal["coolmaster"]
     unit: str = Field(pattern=UNIT_PATTERN)  # the indoor unit, line and number: L1.100
 
+    def where(self) -> str:
+        return f"{self.port} unit {self.unit}"
+
 
 class CoolMasterFraming:
     """Commands go out as written; a reply ends with CR LF and the prompt."""

@@ -142,6 +142,10 @@ class DmxOptions(SerialOptions):
             raise ValueError("a channel is listed twice")
         return value
 
+    def where(self) -> str:
+        return f"{self.port} channel{'s' if len(self.channels) > 1 else ''} " + \
+            ", ".join(map(str, self.channels))
+
 
 class DmxCodec(SerialCodec[DmxOptions]):
     """A light (brightness on its channels) or a switch (full or nothing)."""

@@ -67,6 +67,9 @@ class IntesisModbusOptions(SerialOptions):
     fan_speeds: int = Field(default=3, ge=2, le=9)  # register 21 of the gateway
     setpoint_scale: Literal[1, 10] = 10  # register 4 in degrees x 10 (default) or x 1
 
+    def where(self) -> str:
+        return f"{self.port} address {self.address}"
+
 
 def fan_value(speed: str, speeds: int) -> int | None:
     """vipctl's fan speed as a register value (None: the unit has no such speed)."""

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from devices.conventions.base import ConventionOptions
 from devices.conventions.registry import codec_class
+from devices.device import Device
 from devices.transports.serial import SerialPort
 from devices.transports.serial_protocol import SerialCodec, SerialOptions
 from devices.transports.serial_settings import (
@@ -153,3 +154,27 @@ def build_ports(devices: Mapping[str, _Spec], ports: Mapping[str, SerialPortConf
                                               codec.make_framing())
         by_device[device_id] = port
     return built, by_device
+
+
+class SerialSite:
+    """A site's serial ports: one SerialPort per port its devices use, started and closed
+    with the daemon; devices that never push are polled by their port."""
+
+    def __init__(self, devices: Mapping[str, _Spec], ports: Mapping[str, SerialPortConfig]
+                 ) -> None:
+        self.ports, self.transports = build_ports(devices, ports)
+
+    def attach(self, devices: Mapping[str, Device]) -> None:
+        """Register the pollers, once the registry has built the devices."""
+        for device_id, port in self.transports.items():
+            device = devices[device_id]
+            if device.codec.query():
+                port.add_poller(device.refresh)
+
+    async def start(self) -> None:
+        for port in self.ports.values():
+            await port.start()
+
+    async def stop(self) -> None:
+        for port in reversed(list(self.ports.values())):
+            await port.close()

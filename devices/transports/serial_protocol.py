@@ -76,6 +76,10 @@ class SerialOptions(ConventionOptions):
 
     port: PortName  # a key of the site's serial_ports
 
+    def where(self) -> str:
+        """The device's place on its port, for people (check-config, the simulators)."""
+        return self.port
+
 
 OptionsT = TypeVar("OptionsT", bound=SerialOptions)
 

@@ -136,7 +136,7 @@ def test_unknown_key_lists_the_allowed_ones(tmp_path: Path) -> None:
 """)
     assert problems(path) == [
         f"{path}:10: devices.hall_lights.optimistc: unknown field; did you mean 'optimistic'?; "
-        "allowed: kind, name, mqtt, local, optimistic, command, triggers, duck"
+        "allowed: kind, name, mqtt, local, serial, optimistic, command, triggers, duck"
     ]
 
 
@@ -443,7 +443,9 @@ def test_example_site_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIPCTL_MQTT_PASSWORD", "example-secret")
     config = load_site(REPO / "config" / "example-site.yaml")
     assert "spotlights" not in config.resolve("all_lights")
-    assert config.devices["vip_room_ac"].binding.convention == "tasmota"
+    assert config.devices["vip_room_ac"].binding.convention == "coolmaster"
+    assert config.devices["model_area_lights"].binding.convention == "dmx"
+    assert config.devices["negotiation_ac"].binding.convention == "tasmota"
     assert config.mqtt.password is not None
 
 
