@@ -16,6 +16,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import serial
@@ -40,6 +41,17 @@ log = logging.getLogger(__name__)
 MAX_BUFFER = 64 * 1024
 
 Poller = Callable[[], Awaitable[None]]
+
+
+class _Transport(serial_asyncio_fast.SerialTransport):
+    """A write into a port that just vanished (EIO) is the port lost, not an error with a
+    traceback: it is logged like the read side's loss is."""
+
+    def _fatal_error(self, exc: BaseException, message: str = "") -> None:
+        if not isinstance(exc, serial.SerialException | OSError):
+            super()._fatal_error(exc, message)
+            return
+        self._abort(exc)
 
 
 class _Line(asyncio.Protocol):
@@ -231,11 +243,15 @@ class SerialPort:
     async def _open(self) -> tuple[asyncio.BaseTransport, _Line]:
         s = self.settings
         line = _Line(self)
-        link, _ = await serial_asyncio_fast.create_serial_connection(
-            asyncio.get_running_loop(), lambda: line, s.url, baudrate=s.baudrate,
-            bytesize=s.bytesize, parity=s.parity, stopbits=s.stopbits, exclusive=True,
-        )
-        return link, line
+        loop = asyncio.get_running_loop()
+        options: dict[str, Any] = {"baudrate": s.baudrate, "bytesize": s.bytesize,
+                                   "parity": s.parity, "stopbits": s.stopbits, "exclusive": True}
+        if s.url.startswith("socket://"):  # an asyncio TCP connection underneath
+            link, _ = await serial_asyncio_fast.create_serial_connection(
+                loop, lambda: line, s.url, **options)
+            return link, line
+        port = await loop.run_in_executor(None, partial(serial.serial_for_url, s.url, **options))
+        return _Transport(loop, line, port), line
 
     async def _connected(self, link: asyncio.BaseTransport, line: _Line) -> None:
         self._link = link
