@@ -72,7 +72,7 @@ class Announcer:
         job = _Job(announcement, visit_id, step, asyncio.get_running_loop().create_future())
         queue.push(announcement)  # ValueError when 100 are waiting: the caller hears of it
         jobs[announcement.id] = job
-        self.executor.events.append(
+        self.executor.events.append_soon(  # after it has gone out, when the queue is empty
             "announcement", visit_id=visit_id, device_id=intercom_id,
             detail={"step": step, "id": announcement.id, "text": announcement.text,
                     "priority": announcement.priority, "waiting": len(queue) - 1},

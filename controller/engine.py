@@ -187,9 +187,9 @@ class Engine:
         """Visits whose guest is on site and not yet leaving (one, by P1)."""
         return self.book.list(statuses=(S.ARRIVED, S.AT_SHOW_FLAT))
 
-    def target_for(self, trigger: str) -> Visit | None:
-        """The visit a trigger without a visit id means."""
-        engaged = self.engaged()
+    def target_for(self, trigger: str, engaged: list[Visit] | None = None) -> Visit | None:
+        """The visit a trigger without a visit id means (`engaged`: if just read)."""
+        engaged = self.engaged() if engaged is None else engaged
         if engaged:
             return engaged[0]
         now = self.now()
@@ -210,13 +210,14 @@ class Engine:
         """arrival / show_flat / departure, from a button, the API or the CLI: one path."""
         if trigger not in TRIGGERS:
             raise ValueError(f"{trigger!r} is not a trigger; triggers are {', '.join(TRIGGERS)}")
-        visit = self.book.get(visit_id) if visit_id else self.target_for(trigger)
+        engaged = self.engaged()
+        visit = self.book.get(visit_id) if visit_id else self.target_for(trigger, engaged)
         if visit is None:
             message = f"no visit to apply {trigger} to"
             self.events.append("trigger", source=source, detail={"trigger": trigger,
                                "message": message}, result="ignored")
             return TriggerResult(trigger, None, False, message)
-        others = [v for v in self.engaged() if v.id != visit.id]
+        others = [v for v in engaged if v.id != visit.id]
         if others:
             message = (f"{visit.id} ({visit.salutation}) is not the current visit; "
                        f"{others[0].id} ({others[0].salutation}) is")
@@ -249,8 +250,10 @@ class Engine:
         except IllegalTransition as exc:
             message = f"{trigger} cannot follow {exc.from_status.value} for {visit.salutation}"
             return self._refuse(trigger, visit, source, message)
-        self.events.append("trigger", visit_id=visit.id, source=source,
-                           detail={"trigger": trigger, "guest": visit.salutation}, result="ok")
+        # Written with the next device events, after the announcement has gone out.
+        self.events.append_soon("trigger", visit_id=visit.id, source=source,
+                                detail={"trigger": trigger, "guest": visit.salutation},
+                                result="ok")
         self._current = visit.id
         await self.reconcile(visit)
         return TriggerResult(trigger, visit.id, True, f"{trigger}: {visit.salutation}")
@@ -362,7 +365,7 @@ class Engine:
                 visit = self.book.set_status(visit_id, S.PREPARING)
             self._current = self._current or visit_id
             cue = self._cue(cue_id)
-            self.events.append("cue", visit_id=visit_id, detail={
+            self.events.append_soon("cue", visit_id=visit_id, detail={
                 "cue": cue.id, "description": cue.description, "forced": force}, result="started")
             ok = True
             for action in cue.actions:
