@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # Bytes kept from unsolicited or unframeable input before the oldest are dropped.
 MAX_BUFFER = 64 * 1024
+# Seconds from opening to the first poll (later polls: the port's poll interval).
+FIRST_POLL_S = 1.0
 
 Poller = Callable[[], Awaitable[None]]
 
@@ -292,7 +294,9 @@ class SerialPort:
         s = self.settings
         loop = asyncio.get_running_loop()
         next_refresh = loop.time()
-        next_poll = loop.time() + s.poll_interval  # devices read their state on connect
+        # Devices read their state on connect; the first poll comes soon after, for a device
+        # whose first answer changed how it is asked (a CoolMaster without `ls2`).
+        next_poll = loop.time() + min(s.poll_interval, FIRST_POLL_S)
         while True:
             now = loop.time()
             if now >= next_refresh:

@@ -38,7 +38,7 @@ async def test_command_is_confirmed(rig: SerialRig) -> None:
 
 async def test_unconfirmed_command_is_retried_then_fails(rig: SerialRig) -> None:
     if not rig.reads_state:
-        pytest.skip("DMX gives no feedback: nothing to wait for (see test_dmx_*)")
+        pytest.skip("DMX gives no feedback: nothing to wait for (see test_gateways.py::test_dmx_*)")
     await contract.unconfirmed_command_is_retried_then_fails(rig)
     assert "no reply" in (rig.device.failure or "")
 
