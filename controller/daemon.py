@@ -128,6 +128,9 @@ class Daemon:
         await self.local.stop()
         await self.transport.close()
         await self.serial.stop()
+        # Events of devices going away (a local player's "offline") come after the executor's
+        # flush: write them before the database goes.
+        self.events.flush()
         self.db.close()
 
     async def __aenter__(self) -> Daemon:

@@ -42,6 +42,9 @@ _PLAYER_EVENTS = {
 _LIST_EVENTS = {vlc.EventType.MediaListPlayerPlayed: "list_ended"}
 # libVLC takes a moment between play() and "opening"; a look in that moment sees "stopped".
 OPEN_GRACE_S = 1.0
+# Between two items of a list libVLC is "ended" for a few milliseconds: only not playing for
+# this long (and at two looks) counts as stopped.
+SETTLE_S = 0.5
 
 
 class PlayerError(Exception):
@@ -76,6 +79,7 @@ class VlcPlayer:
         self._index = 0  # the item playing (or last played)
         self._failed_item = False  # the last failure was one item's, not the whole media's
         self._asked_at = 0.0  # monotonic time of the last play request to libVLC
+        self._suspect: float | None = None  # when a look first found it not playing
         self._started_at: float | None = None  # monotonic time the current item began
         self._delay = self.policy.first_delay
         self._restart: asyncio.Task[None] | None = None
@@ -279,14 +283,21 @@ class VlcPlayer:
             self._check()
 
     def _check(self) -> None:
+        now = time.monotonic()
         if not self.policy.enabled or self.wanted != "playing" or self._restart is not None:
-            return
-        if time.monotonic() - self._asked_at < OPEN_GRACE_S:
+            self._suspect = None
             return
         state = self._player.get_state() if self._player is not None else None
+        if state in _PLAYING or now - self._asked_at < OPEN_GRACE_S:
+            self._suspect = None
+            return
+        if self._suspect is None or now - self._suspect < SETTLE_S:
+            self._suspect = self._suspect or now  # maybe between two items: look again
+            return
+        self._suspect = None
         if state == vlc.State.Ended and not self.loop_list:
-            self._ended()  # the normal end, seen before its event arrived
-        elif state not in _PLAYING:
+            self._ended()  # the normal end, whose event was missed
+        else:
             self._failed(self.error or "playback stopped")
 
     # --- libVLC's events ---------------------------------------------------------------------

@@ -13,8 +13,8 @@ from devices.local.settings import KeepPlaying, PlayerEvent, VlcSettings
 from devices.local.vlc_player import VlcPlayer
 from tests.media.clips import VolumeSink, eventually, tone, y4m
 
-# Restart quickly in tests; the real defaults wait longer.
-FAST = KeepPlaying(first_delay=0.05, max_delay=0.2, check_every=0.1, stable_after=0.5)
+# Restart quickly in tests, and look every 20 ms: an item boundary must never look like a stop.
+FAST = KeepPlaying(first_delay=0.05, max_delay=0.2, check_every=0.02, stable_after=0.5)
 
 
 @pytest.fixture
@@ -39,8 +39,8 @@ async def test_music_loops_past_the_end_of_a_short_clip(
     player.set_media("lobby")
     player.set_loop(True)
     player.play()
-    # Two 0.2 s clips, three rounds: six starts, and never a restart (looping is not failing).
-    await eventually(lambda: player.starts >= 6)
+    # Two 0.2 s clips, five rounds: ten starts, and never a restart (looping is not failing).
+    await eventually(lambda: player.starts >= 10)
     assert player.playback == "playing"
     assert player.restarts == 0 and player.error == ""
     assert [i.source for i in player.items()] == [str(tmp_path / "lobby" / "01.wav"),
