@@ -46,6 +46,11 @@ def build_speaker(device_id: str, options: SpeakerOptions, *, base: str, transpo
 def build_ptt(device_id: str, options: SpeakerOptions,
               relay_transport: Transport | None) -> PushToTalk:
     ptt = options.ptt
+    if ptt.serial is not None:
+        from devices.transports.serial_ptt import SerialPushToTalk  # pyserial: only if used
+
+        return SerialPushToTalk.from_options(ptt.serial, lead_in=ptt.lead_in, tail=ptt.tail,
+                                             max_transmit=ptt.max_transmit)
     if ptt.relay is None:
         return NoPtt(lead_in=ptt.lead_in, tail=ptt.tail)
     if relay_transport is None:

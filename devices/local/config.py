@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from devices.conventions.base import ConventionOptions
+from devices.conventions.ptt import SerialPttLine
 from devices.conventions.tasmota import TasmotaOptions
 from devices.conventions.zigbee2mqtt import Zigbee2MqttOptions
 from devices.local.settings import DEFAULT_SPEED, MAX_AUDIO_S, KeepPlaying, VlcSettings
@@ -121,12 +122,23 @@ class PlayerOptions(_Output):
 
 
 class PttOptions(_Options):
-    """Push-to-talk: what keys the radio while an announcement plays into it."""
+    """Push-to-talk: what keys the radio while an announcement plays into it; neither relay
+    nor serial: nothing is keyed (a PA amplifier), only the lead-in and tail are kept."""
 
-    relay: RelayBinding | None = None  # an MQTT relay across the radio's PTT; None: nothing
+    relay: RelayBinding | None = None  # an MQTT relay across the radio's PTT
+    serial: SerialPttLine | None = None  # RTS or DTR of a serial port (devices/transports/)
     lead_in: Seconds = LEAD_IN_S  # after keying, before the audio
     tail: Seconds = TAIL_S  # after the audio, before unkeying
     max_transmit: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = MAX_TRANSMIT_S
+
+    @model_validator(mode="after")
+    def _one_way(self) -> PttOptions:
+        if self.relay is not None and self.serial is not None:
+            raise FieldError("give relay or serial, not both")
+        if self.max_transmit <= self.lead_in + self.tail:
+            raise FieldError("must be longer than lead_in and tail together",
+                             at=("max_transmit",))
+        return self
 
 
 class SpeakerOptions(_Output):

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 
 from devices.device import Device
 from devices.local.config import LEAD_IN_S, MAX_TRANSMIT_S, TAIL_S
-from devices.model import POWER
+from devices.model import POWER, DeviceError
 
 log = logging.getLogger(__name__)
 
 
-class PttError(Exception):
+class PttError(DeviceError):
     """The transmitter could not be keyed; nothing was said."""
 
 

@@ -34,10 +34,10 @@ from devices.conventions.vipctl_intercom import (
     encode_state,
 )
 from devices.conventions.vipctl_media import GET, availability
-from devices.local.ptt_relay import NoPtt, PttError
+from devices.local.ptt_relay import NoPtt
 from devices.local.settings import MAX_AUDIO_S, PlayerEvent
 from devices.local.tts import Tts, TtsError, wav_duration
-from devices.model import ANNOUNCED, Announcement, Message, StateValue
+from devices.model import ANNOUNCED, Announcement, DeviceError, Message, StateValue
 from devices.ptt import PushToTalk
 from devices.transports.base import Transport
 
@@ -130,6 +130,9 @@ class SpeakerGateway:
     async def start(self) -> None:
         self.player.start()
         self.player.set_volume(self.volume)
+        opened = getattr(self.ptt, "start", None)  # a serial line opens its port, lines low
+        if opened is not None:
+            await opened()
         self.transport.subscribe(f"{self.base}/{SAY}", self._on_message)
         self.transport.subscribe(f"{self.base}/{GET}", self._on_message)
         self.transport.add_connection_listener(self._on_connection)
@@ -148,6 +151,9 @@ class SpeakerGateway:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        closed = getattr(self.ptt, "close", None)  # unkeyed, the port let go
+        if closed is not None:
+            await closed()
         await self.player.close()
 
     def spoken_texts(self) -> list[str]:
@@ -226,7 +232,7 @@ class SpeakerGateway:
         try:
             async with self.ptt.keyed():
                 error = await self._play(files, audio_s, limit)
-        except PttError as exc:
+        except DeviceError as exc:  # the relay did not key, the serial port is gone
             log.error("%s: %s: %s", self.id, a.id, exc)
             return f"push-to-talk: {exc}"
         if not error:

@@ -117,3 +117,24 @@ def test_duck_names_media_devices_of_the_site(tmp_path: Path) -> None:
         f"{path}:13: devices.staff_intercom.duck.nowhere: 'nowhere' is not a media device of "
         "this site",
     ]
+
+
+def test_push_to_talk_is_one_way_and_outlasts_its_lead_in_and_tail(tmp_path: Path) -> None:
+    path = write(tmp_path, HEAD + """\
+  staff_intercom:
+    kind: intercom
+    local:
+      speaker:
+        ptt:
+          relay: {convention: tasmota, topic: radio_ptt}
+          serial: {url: /dev/ttyUSB0}
+  other_intercom:
+    kind: intercom
+    local: {speaker: {ptt: {serial: {url: /dev/ttyUSB1, line: dtr}, lead_in: 1, tail: 1,
+                            max_transmit: 2}}}
+""")
+    assert problems(path) == [
+        f"{path}:11: devices.staff_intercom.local.speaker.ptt: give relay or serial, not both",
+        f"{path}:17: devices.other_intercom.local.speaker.ptt.max_transmit: must be longer "
+        "than lead_in and tail together",
+    ]

@@ -13,7 +13,8 @@ from devices.conventions.registry import make_codec
 from devices.conventions.tasmota import TasmotaOptions
 from devices.conventions.vipctl_intercom import VipctlIntercomOptions
 from devices.device import Device
-from devices.local.config import LOCAL_TOPIC
+from devices.local.build import build_speaker
+from devices.local.config import LOCAL_TOPIC, SpeakerOptions
 from devices.local.loopback import LoopbackTransport
 from devices.local.ptt_relay import RelayPolicy, RelayPtt
 from devices.local.settings import KeepPlaying, VlcSettings
@@ -22,6 +23,7 @@ from devices.local.tts import Tts, inspect_wav, spoken_form
 from devices.local.vlc_player import VlcPlayer
 from devices.model import Announcement
 from devices.transports.mqtt import MqttSettings, MqttTransport
+from simulators.ptt import PttLineObserver
 from simulators.tasmota import TasmotaRelay
 from tests.broker import Mosquitto
 from tests.media.clips import VolumeSink, eventually, tone
@@ -171,3 +173,25 @@ async def test_a_relay_that_does_not_key_means_nothing_is_said(
         error = await speaker.say(Announcement("x", "测试", 5))
         assert error.startswith("push-to-talk: radio_ptt did not key")
         assert speaker.spoken == []
+
+
+async def test_a_speaker_keys_a_serial_ptt_line_from_its_options(tmp_path: Path) -> None:
+    radio = PttLineObserver("rts")
+    options = SpeakerOptions.model_validate({
+        "dummy": True, "cache_dir": str(tmp_path / "cache"),
+        "ptt": {"serial": {"url": radio.url, "line": "rts"}, "lead_in": 0.05, "tail": 0.05}})
+    bus = LoopbackTransport()
+    speaker = build_speaker("staff_intercom", options, base=LOCAL_TOPIC, transport=bus,
+                            relay_transport=None)
+    bus.connect()
+    await speaker.start()
+    try:
+        assert not radio.ever_keyed()  # opening the port did not key the radio
+        assert await speaker.say(Announcement("s1", "测试", 5)) == ""
+    finally:
+        await speaker.stop()
+    [spoken] = speaker.spoken
+    [(keyed_at, seconds)] = radio.transmissions()
+    assert spoken.start <= keyed_at and keyed_at + seconds <= spoken.end
+    assert seconds >= 0.1  # lead-in and tail at least
+    assert not radio.keyed
