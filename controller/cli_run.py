@@ -249,6 +249,12 @@ def demo(
         "--manual", help="Press nothing: drive the visit from the page it prints (or the CLI); "
         "try --speed 10.")] = False,
     prefix: Annotated[str, typer.Option(help="Topic prefix on a shared broker.")] = "",
+    real_media: Annotated[bool, typer.Option(
+        "--real-media", help="Play the music, the promo video and the announcements for real "
+        "(libVLC, espeak-ng) instead of simulating them.")] = False,
+    dummy_outputs: Annotated[bool, typer.Option(
+        "--dummy-outputs", help="With --real-media: libVLC's dummy outputs (no sound card or "
+        "display needed).")] = False,
     serial: Annotated[bool, typer.Option(
         "--serial", help="Put the VIP room's air conditioner on a simulated CoolMaster "
         "gateway and sand-table lights on a simulated DMX widget (serial ports).")] = False,
@@ -265,10 +271,19 @@ def demo(
             with_broker(site, mqtt or site.mqtt.url, prefix)  # checked now; applied by the demo
         if manual and no_api:
             raise BadInput(["--manual: the visit is driven through the API; leave out --no-api"])
+        if dummy_outputs and not real_media:
+            raise BadInput(["--dummy-outputs: only with --real-media"])
+    if real_media:
+        from controller.demo_media import libvlc_problem
+
+        problem = libvlc_problem()
+        if problem is not None:
+            print(f"error: --real-media: {problem}", file=sys.stderr)
+            raise typer.Exit(EXIT_FAILED)
     configure_logging(log_level)
     options = DemoOptions(mqtt=mqtt, speed=speed, lead=lead, api=not no_api, prefix=prefix,
                           serial=serial,
-                          manual=manual)
+                          manual=manual, real_media=real_media, dummy_outputs=dummy_outputs)
     try:
         code = asyncio.run(run_demo(site, scene, options, Console(highlight=False)))
     except BrokerUnavailable as exc:

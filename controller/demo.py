@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 import controller
-from controller import demo_serial
+from controller import demo_media, demo_serial
 from controller.auth import TOKEN_ENV, hash_password, new_token
 from controller.auth_config import AuthSettings
 from controller.broker import EmbeddedBroker
@@ -95,6 +95,8 @@ class DemoOptions:
     prefix: str = ""
     manual: bool = False  # the presses are left to the page (or the CLI)
     serial: bool = False  # the VIP room's AC on CoolMaster, sand-table lights on DMX
+    real_media: bool = False  # music, video and intercom through libVLC and espeak-ng
+    dummy_outputs: bool = False  # with real_media: libVLC's dummy outputs (no sound, no screen)
 
     def lead_s(self) -> float:
         if self.lead is not None:
@@ -134,13 +136,18 @@ async def run_demo(site: SiteConfig, scene: Scene, options: DemoOptions, console
         site = with_database(with_broker(site, url, options.prefix or None),
                              f"sqlite:///{tmp / 'vipctl.db'}")
         site, login = with_demo_login(site)
+        if options.real_media:  # controller/demo_media.py
+            demo_media.make_media(tmp)
+            site = demo_media.with_real_media(site, tmp, dummy=options.dummy_outputs)
+            outputs = "dummy outputs" if options.dummy_outputs else "this machine's outputs"
+            console.print(f"media: played by the daemon (libVLC, espeak-ng; {outputs})")
         if options.serial:  # controller/demo_serial.py
             site, serial_sims = demo_serial.with_serial_devices(site, tmp)
             stack.push_async_callback(serial_sims.stop)
             await serial_sims.start()
             console.print(demo_serial.describe(serial_sims), soft_wrap=True)
         host, port, _ = site.mqtt.connection
-        sims = SiteSimulators(demo_serial.simulated(site.devices), host=host,
+        sims = SiteSimulators(demo_serial.simulated(demo_media.simulated(site)), host=host,
                               port=port,
                               topic_prefix=site.mqtt.topic_prefix)
         stack.push_async_callback(sims.stop)  # before start: a partial start is stopped too
@@ -281,7 +288,8 @@ async def _script(daemon: Daemon, sims: SiteSimulators, timeline: Timeline,
     await asyncio.sleep(SETTLE_S)
 
     events = list(reversed(daemon.events.query(limit=1000)))
-    said = _sim(sims, INTERCOM, VipctlIntercomGateway).spoken_texts()
+    said = demo_media.played(daemon) if options.real_media else \
+        _sim(sims, INTERCOM, VipctlIntercomGateway).spoken_texts()
     status = daemon.book.get(visit.id).status
     baseline = {device.id: entry.description or "the scene's baseline"
                 for entry in daemon.scene.baseline
@@ -290,6 +298,9 @@ async def _script(daemon: Daemon, sims: SiteSimulators, timeline: Timeline,
     ok = summarize(events, said=said, console=timeline.console, spotlights=SPOTLIGHTS,
                    visit_status=f"{visit.salutation} ({visit.id}), {status.value}",
                    left_changed=changed)
+    if options.real_media:
+        for line in demo_media.report(daemon):
+            timeline.console.print(f"  {line}", soft_wrap=True)
     return ok and status.value == "done"
 
 
