@@ -16,13 +16,12 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 
 import serial
-import serial_asyncio_fast
 
 from devices.transports.base import ConnectionListener, Handler, TransportUnavailable
+from devices.transports.serial_line import Line, open_line
 from devices.transports.serial_protocol import (
     OFFLINE,
     ONLINE,
@@ -43,32 +42,6 @@ MAX_BUFFER = 64 * 1024
 FIRST_POLL_S = 1.0
 
 Poller = Callable[[], Awaitable[None]]
-
-
-class _Transport(serial_asyncio_fast.SerialTransport):
-    """A write into a port that just vanished (EIO) is the port lost, not an error with a
-    traceback: it is logged like the read side's loss is."""
-
-    def _fatal_error(self, exc: BaseException, message: str = "") -> None:
-        if not isinstance(exc, serial.SerialException | OSError):
-            super()._fatal_error(exc, message)
-            return
-        self._abort(exc)
-
-
-class _Line(asyncio.Protocol):
-    def __init__(self, port: SerialPort) -> None:
-        self.port = port
-        self.lost = asyncio.Event()
-        self.error: BaseException | None = None
-
-    def data_received(self, data: bytes) -> None:
-        self.port._received(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.error = exc
-        self.lost.set()
-        self.port._link_lost(exc)
 
 
 class SerialPort:
@@ -242,20 +215,10 @@ class SerialPort:
                             line.error or "closed")
                 await asyncio.sleep(self._backoff(0))
 
-    async def _open(self) -> tuple[asyncio.BaseTransport, _Line]:
-        s = self.settings
-        line = _Line(self)
-        loop = asyncio.get_running_loop()
-        options: dict[str, Any] = {"baudrate": s.baudrate, "bytesize": s.bytesize,
-                                   "parity": s.parity, "stopbits": s.stopbits, "exclusive": True}
-        if s.url.startswith("socket://"):  # an asyncio TCP connection underneath
-            link, _ = await serial_asyncio_fast.create_serial_connection(
-                loop, lambda: line, s.url, **options)
-            return link, line
-        port = await loop.run_in_executor(None, partial(serial.serial_for_url, s.url, **options))
-        return _Transport(loop, line, port), line
+    async def _open(self) -> tuple[asyncio.BaseTransport, Line]:
+        return await open_line(self.settings, self._received, self._link_lost)
 
-    async def _connected(self, link: asyncio.BaseTransport, line: _Line) -> None:
+    async def _connected(self, link: asyncio.BaseTransport, line: Line) -> None:
         self._link = link
         self._buffer.clear()
         self._misses.clear()
