@@ -153,12 +153,13 @@ class Agent:
         log.info("agent running: %s", ", ".join(self.devices))
 
     async def stop(self) -> None:
-        """Say offline, disconnect, stop playing. Idempotent."""
-        for transport in self.transports.values():
-            await transport.close()
+        """Stop playing (a speaker unkeys its radio, over MQTT for a relay), then say offline
+        and disconnect. Idempotent."""
         for device in reversed(list(self.devices.values())):
             with contextlib.suppress(Exception):
                 await device.stop()
+        for transport in self.transports.values():
+            await transport.close()
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.start()

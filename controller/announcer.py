@@ -70,7 +70,15 @@ class Announcer:
         if known is not None:  # the same announcement asked twice: one playing, both told
             return await asyncio.shield(known.done)
         job = _Job(announcement, visit_id, step, asyncio.get_running_loop().create_future())
-        queue.push(announcement)  # ValueError when 100 are waiting: the caller hears of it
+        try:
+            queue.push(announcement)
+        except ValueError as exc:  # 100 waiting: a flood must not delay speech for hours
+            self.executor.events.append(
+                "announcement", visit_id=visit_id, device_id=intercom_id,
+                detail={"step": step, "id": announcement.id, "text": announcement.text,
+                        "priority": announcement.priority, "played": False,
+                        "reason": str(exc)}, result="failed")
+            return False
         jobs[announcement.id] = job
         self.executor.events.append_soon(  # after it has gone out, when the queue is empty
             "announcement", visit_id=visit_id, device_id=intercom_id,

@@ -29,6 +29,10 @@ from devices.model import POWER, DeviceError
 log = logging.getLogger(__name__)
 
 
+# Transmission lengths kept in `keyed_for` (the latest ones).
+KEEPS = 100
+
+
 class PttError(DeviceError):
     """The transmitter could not be keyed; nothing was said."""
 
@@ -88,6 +92,7 @@ class RelayPtt:
             # Shielded: a cancelled announcement still unkeys the radio.
             await asyncio.shield(self._unkey())
             self.keyed_for.append(time.monotonic() - since)
+            del self.keyed_for[:-KEEPS]
 
     async def _cap(self) -> None:
         await asyncio.sleep(self.max_transmit)

@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_S = 2.0
 # Playing may take this much longer than the audio lasts before it counts as hung.
 PLAY_SLACK_S = 5.0
+# Announcements kept in `spoken` (for tests and the demo's summary); older ones are dropped.
+KEEP_SPOKEN = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +240,7 @@ class SpeakerGateway:
         if not error:
             self.spoken.append(Spoken(a.id, a.text, tuple(files), audio_s, start,
                                       time.monotonic()))
+            del self.spoken[:-KEEP_SPOKEN]
         return error
 
     async def _audio(self, a: Announcement) -> list[Path]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from controller.announcer import duck_layer
 from controller.daemon import Daemon
 from controller.site_config import load_site
+from devices.conventions.vipctl_intercom import AnnouncementQueue
 from devices.model import Announcement
 from scenes.loader import load_scene
 from simulators.site import SiteSimulators
@@ -147,3 +148,26 @@ async def test_a_duck_left_by_a_crash_is_dropped_at_start(
         assert duck_layer("staff_intercom") not in daemon.executor.claims.layers()
         assert daemon.executor.claims.effective("background_music")["volume"] == 30
         assert music.state["volume"] == 30
+
+
+async def test_a_full_queue_refuses_and_logs_it_as_failed(
+    tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str
+) -> None:
+    async with site(tmp_path, mosquitto, topic_prefix, seconds_per_char=0.02) as (
+            daemon, intercom, _):
+        announcer = daemon.executor.announcer
+        # The gateways' queue holds 100; one of 1 shows the same rule without 100 texts.
+        announcer._queues["staff_intercom"] = AnnouncementQueue(capacity=1)
+
+        def say(name: str) -> asyncio.Task[bool]:
+            return asyncio.create_task(daemon.executor.announce(
+                "staff_intercom", Announcement(name, TEXT, 5), visit_id=None, step="test"))
+
+        first = say("q1")
+        await eventually(lambda: intercom.state["speaking"] == "q1")
+        second, third = say("q2"), say("q3")  # q2 waits; q3 finds the queue full
+        assert await asyncio.gather(first, second, third) == [True, True, False]
+        refused = daemon.events.query(kinds=["announcement"], limit=20)
+        assert [(e.detail["id"], e.detail.get("reason")) for e in refused
+                if e.result == "failed"] == [("q3", "queue full (1 waiting)")]
+        assert [s.id for s in intercom.spoken] == ["q1", "q2"]
