@@ -36,6 +36,10 @@ BACKOFF_MAX_S = 10.0
 COMMAND_QOS = 1
 # Nagle's algorithm with delayed ACKs holds a QoS 1 publish for 20-45 ms; off it is ~0.5 ms.
 NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+# aiomqtt logs a warning for every publish beyond 10 awaiting their acknowledgement; a group
+# command to 200 lights (or the state queries of a 1,000-device site at connect) is that many
+# by design, not a fault: warn only far beyond it.
+PENDING_PUBLISH_WARNING = 5000
 
 __all__ = ["MqttSettings", "MqttTransport", "TransportUnavailable"]
 
@@ -158,7 +162,7 @@ class MqttTransport:
         tls_context = None
         if s.tls:
             tls_context = ssl.create_default_context(cafile=s.ca_file)
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             s.host,
             s.port,
             username=s.username,
@@ -170,6 +174,8 @@ class MqttTransport:
             socket_options=[NODELAY],
             timeout=10,
         )
+        client.pending_calls_threshold = PENDING_PUBLISH_WARNING
+        return client
 
     async def _run(self) -> None:
         attempt = 0
