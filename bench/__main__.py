@@ -38,7 +38,8 @@ FULL: dict[str, Bench] = {
     "recovery": lambda b, w: recovery.run(b, w, recovery.RecoveryConfig()),
 }
 QUICK: dict[str, Bench] = {
-    "trigger": lambda b, w: trigger.run(b, w, trigger.TriggerConfig(presses=30, rate=100)),
+    "trigger": lambda b, w: trigger.run(b, w, trigger.TriggerConfig(
+        presses=30, rate=100, calm_presses=0)),
     "cues": lambda b, w: cues.run(b, w, cues.CueConfig(cues=10, seconds=1.0, lead=2.0)),
     "startup": lambda b, w: startup.run(b, w, startup.StartupConfig(visits=100, starts=1)),
     "flood": lambda b, w: state_flood.run(b, w, state_flood.FloodConfig(

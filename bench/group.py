@@ -2,8 +2,9 @@
 
 The daemon runs in the bench's own event loop here (its executor is the entry point a cue
 uses: claim, then command every member at once); the 200 simulated lights, half Tasmota and
-half Zigbee2MQTT, run in their own process. Each round flips the group (on, off, on ...);
-a round ends when every light has reported the new state back.
+half Zigbee2MQTT, answer from their own process, behind one connection (bench.multisim).
+Each round flips the group (on, off, on ...); a round ends when every light has reported the
+new state back.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def run(broker: Mosquitto, work: Path, config: GroupConfig) -> list[Row]:
                  "staff_intercom": sitegen.INTERCOM},
         groups={GROUP: list(lights)})
     scene = sitegen.trigger_scene(work / "group-scene.yaml")
-    sims = python_module("sims", work / "group-sims.log", "bench.sims", str(site),
+    sims = python_module("sims", work / "group-sims.log", "bench.multisim", str(site),
                          ",".join(lights))
     try:
         sims.wait_for("ready")

@@ -26,7 +26,8 @@ def test_quick_bench_runs_every_measurement(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     rows = report["rows"]
     names = [r["measurement"] for r in rows]
-    for part in ("trigger QoS 0: paho echo", "trigger QoS 1: vipctl", "cue lateness",
+    for part in ("trigger QoS 0, 100 presses/s: paho echo",
+                 "trigger QoS 1, 100 presses/s: vipctl", "cue lateness",
                  "start-up, 100 visits", "devices reporting", "group of 10 lights",
                  "recovery"):
         assert any(part in n for n in names), (part, names)
