@@ -35,8 +35,10 @@ ACTIONS = ("single", "double", "hold")
 CUES = ("f1-arrival", "f7-show-flat", "f13-departure")  # what each action announces
 # Visits start about this far ahead (booker.py), within the arrival press's 2-hour window.
 BOOKED_AHEAD = timedelta(minutes=10)
-# How long after the last press replies may still come before they count as lost.
-DRAIN_S = 5.0
+# After the last press, answers count as lost once none has come for DRAIN_S, or at the
+# latest DRAIN_MAX_S after it.
+DRAIN_S = 3.0
+DRAIN_MAX_S = 120.0
 # After the daemon is up, before pressing: its state queries and reconcile settle.
 SETTLE_S = 1.0
 # Targets (issue 7): vipctl within this much of the floor, at p50 and at p99.
@@ -69,7 +71,13 @@ def press_run(client: BenchClient, n: int, rate: float, publish: Callable[[int],
             client.pump(due - now)
         sent[i] = time.perf_counter()
         publish(i)
-    client.pump_until(lambda: len(received) >= n, DRAIN_S)
+    # An overloaded daemon answers late, not never: wait while answers still come.
+    deadline = time.perf_counter() + DRAIN_MAX_S
+    while len(received) < n and time.perf_counter() < deadline:
+        before = len(received)
+        client.pump_until(lambda: len(received) >= n, DRAIN_S)
+        if len(received) == before:
+            break
     return [(received[i] - sent[i]) * 1000 for i in range(n) if i in received]
 
 
@@ -177,7 +185,8 @@ def _rows(qos: int, rate: float, floor: list[float], mine: list[float], n: int,
         Row(f"{what}: paho echo (the floor)", distribution(f) + f" (n={len(floor)})",
             values=f, complete=len(floor) == n),
         Row(f"{what}: vipctl press → intercom command",
-            distribution(m) + f" (n={len(mine)}; daemon CPU {cpu_ms:.1f} ms a press){lost}",
+            distribution(m) + f" (n={len(mine)}; daemon CPU {cpu_ms:.1f} ms a press: at most "
+            f"~{1000 / max(cpu_ms, 0.1):.0f} presses/s){lost}",
             f"p50 ≤ floor + {P50_OVER_FLOOR_MS} ms, p99 ≤ floor + {P99_OVER_FLOOR_MS} ms",
             met, {**m, "p50_over_floor": m["p50"] - f["p50"],
                   "p99_over_floor": m["p99"] - f["p99"], "cpu_ms_per_press": cpu_ms},
