@@ -39,14 +39,14 @@ FULL: dict[str, Bench] = {
 }
 QUICK: dict[str, Bench] = {
     "trigger": lambda b, w: trigger.run(b, w, trigger.TriggerConfig(
-        presses=30, rate=100, calm_presses=0)),
-    "cues": lambda b, w: cues.run(b, w, cues.CueConfig(cues=10, seconds=1.0, lead=2.0)),
+        presses=30, rate=100, calm_presses=0, settle=0.2)),
+    "cues": lambda b, w: cues.run(b, w, cues.CueConfig(cues=10, seconds=1.0, lead=1.5)),
     "startup": lambda b, w: startup.run(b, w, startup.StartupConfig(visits=100, starts=1)),
     "flood": lambda b, w: state_flood.run(b, w, state_flood.FloodConfig(
         devices=20, rate=400, seconds=1.0, clients=2, settle=0.2)),
     "group": lambda b, w: group.run(b, w, group.GroupConfig(lights=10, rounds=2)),
     "recovery": lambda b, w: recovery.run(b, w, recovery.RecoveryConfig(
-        kills=1, speed=3000, lead=1.5)),
+        kills=1, speed=3000, lead=1.0)),
 }
 
 

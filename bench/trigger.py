@@ -39,8 +39,6 @@ BOOKED_AHEAD = timedelta(minutes=10)
 # latest DRAIN_MAX_S after it.
 DRAIN_S = 3.0
 DRAIN_MAX_S = 120.0
-# After the daemon is up, before pressing: its state queries and reconcile settle.
-SETTLE_S = 1.0
 # Targets (issue 7): vipctl within this much of the floor, at p50 and at p99.
 P50_OVER_FLOOR_MS, P99_OVER_FLOOR_MS = 0.5, 1.5
 
@@ -52,6 +50,7 @@ class TriggerConfig:
     # Then, as a reference, a calm run at QoS 1: latency without queueing behind presses.
     calm_presses: int = 200
     calm_rate: float = 20.0
+    settle: float = 1.0  # after the daemon is up, before pressing (its state queries settle)
 
     def phases(self) -> list[tuple[int, int, float]]:
         """(QoS, presses, rate) of each run, in order."""
@@ -119,7 +118,7 @@ def run(broker: Mosquitto, work: Path, config: TriggerConfig) -> list[Row]:
             daemon = vipctl_run(work / "trigger-daemon.log", site, scene=scene)
             children.append(daemon)
             daemon.wait_for(DAEMON_READY)
-            time.sleep(SETTLE_S)
+            time.sleep(config.settle)
             cpu = daemon.cpu_seconds()
             mine = _vipctl(client, n, rate, qos, offset, booker)
             cpu_ms = (daemon.cpu_seconds() - cpu) * 1000 / n
