@@ -58,6 +58,8 @@ class Announcer:
         self._wake: dict[str, asyncio.Event] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._ducked: set[str] = set()
+        self._quiet = asyncio.Event()  # set whenever nothing is queued or playing
+        self._quiet.set()
         self._drop_stale_ducks()
 
     async def say(self, intercom_id: str, announcement: Announcement, *,
@@ -80,6 +82,7 @@ class Announcer:
                         "reason": str(exc)}, result="failed")
             return False
         jobs[announcement.id] = job
+        self._quiet.clear()
         self.executor.events.append_soon(  # after it has gone out, when the queue is empty
             "announcement", visit_id=visit_id, device_id=intercom_id,
             detail={"step": step, "id": announcement.id, "text": announcement.text,
@@ -90,6 +93,18 @@ class Announcer:
             self._workers[intercom_id] = asyncio.create_task(
                 self._work(intercom_id), name=f"announcer:{intercom_id}")
         return await asyncio.shield(job.done)
+
+    def idle(self) -> bool:
+        """Nothing queued or playing on any intercom."""
+        return not any(self._jobs.values())
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until everything queued has been said (or failed); False on timeout."""
+        try:
+            await asyncio.wait_for(self._quiet.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     def waiting(self, intercom_id: str) -> int:
         queue = self._queues.get(intercom_id)
@@ -132,6 +147,8 @@ class Announcer:
                 ok = False
             queue.finish(a.id, ok=ok)
             del jobs[a.id]
+            if self.idle():
+                self._quiet.set()
             if not job.done.done():
                 job.done.set_result(ok)
 

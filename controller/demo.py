@@ -74,6 +74,8 @@ DEPARTURE = timedelta(minutes=55)
 RESTORE_SLACK_S = 15.0
 # Wall-clock seconds for confirmations still in flight after the restore.
 SETTLE_S = 0.5
+# At most this long after the restore for queued announcements to be said (real speech).
+SPEECH_DRAIN_S = 45.0
 # How long stopped tasks get to finish before they count as left running.
 STRAY_WAIT_S = 1.0
 # The exit status after Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
@@ -285,6 +287,9 @@ async def _script(daemon: Daemon, sims: SiteSimulators, timeline: Timeline,
         await asyncio.wait_for(restored.wait(), max(wait, RESTORE_SLACK_S))
     except TimeoutError:
         timeline.note(daemon.clock(), "the restore did not come")
+    # Spoken for real, the announcements take seconds each and may still be queued: let
+    # them be said before the summary (bounded, so the demo always ends).
+    await daemon.executor.announcer.wait_idle(SPEECH_DRAIN_S)
     await asyncio.sleep(SETTLE_S)
 
     events = list(reversed(daemon.events.query(limit=1000)))

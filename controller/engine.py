@@ -86,7 +86,10 @@ class Engine:
         self.layer_priority = scene.priority
         self.scheduler = AsyncIOScheduler(timezone=tz)
         self._running: set[asyncio.Task[Any]] = set()
-        self._lock = asyncio.Lock()  # one step at a time: steps read and write the claims
+        # Steps run side by side (a cue waiting for an announcement to be played must not
+        # hold up the lights); only a visit's restore waits for its steps in flight.
+        self._in_flight: dict[str, int] = {}
+        self._settled: dict[str, asyncio.Event] = {}
         self._current: str | None = None
         self.presses = PressGate()
         self._reach: datetime | None = None  # visits starting before it are scheduled
@@ -244,8 +247,8 @@ class Engine:
             if trigger == "arrival" and visit.status is S.BOOKED:
                 # The guest came before the preparation: do it now, before the welcome.
                 self.book.set_status(visit.id, S.PREPARING)
-                for cue in preparation_cues(self.scene):
-                    await self._run_cue(visit.id, cue.id, force=True)
+                for cue in preparation_cues(self.scene):  # reminders would be stale
+                    await self._run_cue(visit.id, cue.id, force=True, speak=False)
             visit = self.book.set_status(visit.id, TRIGGER_STATUS[trigger])
         except IllegalTransition as exc:
             message = f"{trigger} cannot follow {exc.from_status.value} for {visit.salutation}"
@@ -356,30 +359,65 @@ class Engine:
     def _cue(self, cue_id: str) -> Cue:
         return next(c for c in self.scene.cues if c.id == cue_id)
 
-    async def _run_cue(self, visit_id: str, cue_id: str, *, force: bool = False) -> None:
-        async with self._lock:
-            if not self.ledger.claim(visit_id, cue_id):
-                return
-            visit = self.book.get(visit_id)
-            if visit.status is S.BOOKED:
-                visit = self.book.set_status(visit_id, S.PREPARING)
-            self._current = self._current or visit_id
-            cue = self._cue(cue_id)
-            self.events.append_soon("cue", visit_id=visit_id, detail={
-                "cue": cue.id, "description": cue.description, "forced": force}, result="started")
-            ok = True
-            for action in cue.actions:
-                results = await self.executor.apply(
-                    self.layer(visit_id), self.layer_priority, action.target,
-                    action.state.as_state(), hold=False, visit_id=visit_id, step=cue.id)
-                ok = ok and all(r.ok for r in results)
-            for intercom, announcement in announcements(self.scene, cue, self.guest(visit),
-                                                        key=visit_id):
-                ok = await self.executor.announce(intercom, announcement, visit_id=visit_id,
-                                                  step=cue.id) and ok
-            self.ledger.mark(visit_id, cue_id, "ok" if ok else "failed")
-            self.events.append("cue", visit_id=visit_id, detail={"cue": cue.id},
-                               result="ok" if ok else "failed")
+    def _enter(self, visit_id: str) -> None:
+        self._in_flight[visit_id] = self._in_flight.get(visit_id, 0) + 1
+        self._settled.setdefault(visit_id, asyncio.Event()).clear()
+
+    def _leave(self, visit_id: str) -> None:
+        left = self._in_flight[visit_id] - 1
+        if left:
+            self._in_flight[visit_id] = left
+        else:
+            del self._in_flight[visit_id]
+            self._settled[visit_id].set()
+
+    async def _run_cue(self, visit_id: str, cue_id: str, *, force: bool = False,
+                       speak: bool = True) -> None:
+        """One cue, once per visit. `speak=False`: the actions only (the guest is here)."""
+        if not self.ledger.claim(visit_id, cue_id):
+            return
+        if "restore" in self.ledger.done(visit_id):  # the visit is over: claim nothing
+            self.ledger.mark(visit_id, cue_id, "skipped-late")
+            return
+        cue = self._cue(cue_id)
+        # The restore waits for the claims of steps in flight, not for their announcements
+        # (spoken, they take seconds each and queue on the intercom).
+        self._enter(visit_id)
+        try:
+            visit, ok = await self._cue_actions(visit_id, cue, force=force)
+        finally:
+            self._leave(visit_id)
+        await self._cue_words(visit, cue, ok, speak=speak)
+
+    async def _cue_actions(self, visit_id: str, cue: Cue, *, force: bool) -> tuple[Visit, bool]:
+        visit = self.book.get(visit_id)
+        if visit.status is S.BOOKED:
+            visit = self.book.set_status(visit_id, S.PREPARING)
+        self._current = self._current or visit_id
+        self.events.append_soon("cue", visit_id=visit_id, detail={
+            "cue": cue.id, "description": cue.description, "forced": force}, result="started")
+        ok = True
+        for action in cue.actions:
+            results = await self.executor.apply(
+                self.layer(visit_id), self.layer_priority, action.target,
+                action.state.as_state(), hold=False, visit_id=visit_id, step=cue.id)
+            ok = ok and all(r.ok for r in results)
+        return visit, ok
+
+    async def _cue_words(self, visit: Visit, cue: Cue, ok: bool, *, speak: bool) -> None:
+        visit_id = visit.id
+        said = announcements(self.scene, cue, self.guest(visit), key=visit_id)
+        if said and not speak:
+            self.events.append("cue", visit_id=visit_id, detail={
+                "cue": cue.id, "message": "the guest is already here: not said",
+                "texts": [a.text for _, a in said]}, result="skipped")
+            said = []
+        for intercom, announcement in said:
+            ok = await self.executor.announce(intercom, announcement, visit_id=visit_id,
+                                              step=cue.id) and ok
+        self.ledger.mark(visit_id, cue.id, "ok" if ok else "failed")
+        self.events.append("cue", visit_id=visit_id, detail={"cue": cue.id},
+                           result="ok" if ok else "failed")
 
     async def _no_show(self, visit: Visit) -> None:
         if visit.status not in (S.BOOKED, S.PREPARING) or not self.ledger.claim(visit.id,
@@ -393,36 +431,42 @@ class Engine:
         await self._restore(visit.id, why="no-show")
 
     async def _begin_hold(self, visit: Visit, key: str) -> None:
-        async with self._lock:
-            if not self.ledger.claim(visit.id, key):
-                return
+        if not self.ledger.claim(visit.id, key):
+            return
+        if "restore" in self.ledger.done(visit.id):
+            self.ledger.mark(visit.id, key, "skipped-late")
+            return
+        self._enter(visit.id)
+        try:
             hold = next(h for h in self.scene.holds if f"hold:{h.id}" == key)
             results = await self.executor.apply(
                 self.hold_layer(visit.id), self.layer_priority, hold.target,
-                hold.state.as_state(),
-                hold=True, visit_id=visit.id, step=key)
+                hold.state.as_state(), hold=True, visit_id=visit.id, step=key)
             ok = all(r.ok for r in results)
             self.ledger.mark(visit.id, key, "ok" if ok else "failed")
+        finally:
+            self._leave(visit.id)
 
     async def _restore(self, visit_id: str, *, why: str) -> None:
-        async with self._lock:
-            if not self.ledger.claim(visit_id, "restore"):
-                return
-            commands, unknown = await self.executor.release(
-                [self.layer(visit_id), self.hold_layer(visit_id)], visit_id=visit_id,
-                step="restore", fallback=self.scene.restore.fallback())
-            self.ledger.mark(visit_id, "restore", "ok")
-            detail: dict[str, Any] = {"why": why, "commands": commands}
-            if unknown:
-                # Honest about what could not be put back: nobody knows what it was.
-                detail["left_as_is"] = unknown
-            self.events.append("restore", visit_id=visit_id, detail=detail, result="ok")
-            visit = self.book.get(visit_id)
-            if visit.status is S.DEPARTING:
-                self.book.set_status(visit_id, S.DONE)
-            if self._current == visit_id:
-                self._current = None
-            self._unschedule(visit_id)
+        if not self.ledger.claim(visit_id, "restore"):
+            return
+        if self._in_flight.get(visit_id):
+            await self._settled[visit_id].wait()  # let steps in flight finish their claims
+        commands, unknown = await self.executor.release(
+            [self.layer(visit_id), self.hold_layer(visit_id)], visit_id=visit_id,
+            step="restore", fallback=self.scene.restore.fallback())
+        self.ledger.mark(visit_id, "restore", "ok")
+        detail: dict[str, Any] = {"why": why, "commands": commands}
+        if unknown:
+            # Honest about what could not be put back: nobody knows what it was.
+            detail["left_as_is"] = unknown
+        self.events.append("restore", visit_id=visit_id, detail=detail, result="ok")
+        visit = self.book.get(visit_id)
+        if visit.status is S.DEPARTING:
+            self.book.set_status(visit_id, S.DONE)
+        if self._current == visit_id:
+            self._current = None
+        self._unschedule(visit_id)
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -193,3 +193,21 @@ async def test_nobody_came_is_a_no_show_and_the_site_goes_back(
         await eventually(lambda: lights.state.get("power") is False)
         await eventually(lambda: ("restore", "ok") in rig.kinds(visit.id))
         assert not any("已到访" in s for s in rig.said())
+
+
+async def test_a_guest_who_comes_early_gets_the_site_ready_without_stale_reminders(
+    tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str
+) -> None:
+    async with site_rig(tmp_path, mosquitto, topic_prefix, speed=SPEED) as rig:
+        visit = await rig.book(in_seconds=10)  # T-45 is still 5.5 s away
+        assert (await rig.engine.trigger("arrival", source="test")).accepted
+        # The preparation's devices were done before the welcome...
+        assert rig.sims["vip_room_ac"].state.get("power") is True
+        assert rig.sims["model_area_lights"].state.get("power") is True
+        await eventually(lambda: "王先生已到访,请各岗位做好接待工作" in rig.said())
+        # ...but "the guest comes in thirty minutes" is not said to staff greeting him.
+        assert rig.said() == ["王先生已到访,请各岗位做好接待工作"]
+        skipped = [e for e in rig.daemon.events.query(visit_id=visit.id, kinds=["cue"])
+                   if e.result == "skipped"]
+        assert {e.detail["cue"] for e in skipped} == {"p5-car-shade", "p6-refreshments",
+                                                      "p7-fountain"}
