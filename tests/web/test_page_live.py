@@ -110,8 +110,12 @@ async def test_move_and_cancel_from_the_list(site: ApiSite, tmp_path: Path) -> N
 
         # Move 郑总 onto 冯女士: refused, the next free start put in the field; save that.
         await zheng.locator("button.move").click()
-        await zheng.locator("input[name=move-start]").fill(
-            site.at(timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M"))
+        typed = site.at(timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M")
+        await zheng.locator("input[name=move-start]").fill(typed)
+        # A booking made elsewhere meanwhile redraws the list: what was typed stays.
+        third = await site.book(timedelta(hours=9), surname="褚", honorific="先生")
+        await expect(page.locator(f"#visits li[data-visit={third['id']}]")).to_be_visible()
+        await expect(zheng.locator("input[name=move-start]")).to_have_value(typed)
         await zheng.locator("button.save").click()
         await expect(zheng.locator(".error")).to_contain_text("与冯女士的接待")
         await p.shot("move-refused")

@@ -112,6 +112,11 @@ function renderTimeline() {
 
 function renderVisits() {
   const list = $("#visits");
+  // A move or cancel being typed survives a live refresh: the open editor is kept as it is
+  // (what was typed, the refusal shown), not drawn afresh from the visit.
+  const open = state.editing
+    ? list.querySelector(`li[data-visit="${CSS.escape(state.editing.id)}"] .edit`) : null;
+  const keep = open && open.dataset.what === state.editing.what ? open : null;
   list.replaceChildren();
   if (!state.visits.length) {
     list.append(el("li", "muted", t("visits.none")));
@@ -129,14 +134,14 @@ function renderVisits() {
     count.dataset.status = visit.status;
     count.dataset.since = (visit.entered || {}).arrived || "";
     li.append(count);
-    if (canAct() && ["booked", "preparing"].includes(visit.status)) li.append(visitActions(visit));
+    if (canAct() && ["booked", "preparing"].includes(visit.status)) li.append(visitActions(visit, keep));
     list.append(li);
   }
 }
 
-function visitActions(visit) {
+function visitActions(visit, keep) {
   const box = el("div", "actions");
-  if (state.editing && state.editing.id === visit.id) return editor(visit, state.editing.what);
+  if (state.editing && state.editing.id === visit.id) return keep || editor(visit, state.editing.what);
   const move = el("button", "secondary move", t("visits.move"));
   move.type = "button";
   move.onclick = () => { state.editing = { id: visit.id, what: "move" }; renderVisits(); };
@@ -149,6 +154,7 @@ function visitActions(visit) {
 
 function editor(visit, what) {
   const box = el("div", "edit");
+  box.dataset.what = what;
   const input = el("input");
   const save = el("button", what === "move" ? "primary save" : "danger confirm",
     t(what === "move" ? "visits.save" : "visits.confirm.cancel"));
