@@ -89,6 +89,9 @@ def with_broker(site: SiteConfig, url: str | None, prefix: str | None) -> SiteCo
         return site
     data = site.mqtt.model_dump(exclude_unset=True, exclude={"status_topic"})
     data["status_topic"] = site.mqtt.status_topic
+    for field in ("username", "password"):
+        if data.get(f"{field}_env"):  # read from the environment again, not given twice
+            data.pop(field, None)
     if url is not None:
         data["url"] = url
     if prefix is not None:
