@@ -178,7 +178,11 @@ class VlcPlayer:
             return self.wanted
         if self.error or self._player is None:
             return "stopped"
-        return "playing" if self._player.get_state() in _PLAYING else "stopped"
+        state = self._player.get_state()
+        # Ended while looping is the moment between two items; a real stop is the watchdog's
+        # to declare (it sets `error`), so a report never says "stopped" for a boundary.
+        return "playing" if state in _PLAYING or (self.loop_list and state == vlc.State.Ended) \
+            else "stopped"
 
     def position(self) -> float:
         if self._player is None or self.playback == "stopped":
