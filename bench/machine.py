@@ -24,12 +24,14 @@ def _first(path: str, key: str) -> str:
 
 
 def _run(*argv: str) -> str:
+    """The first line a command prints, or "?" (no such command, not a git checkout)."""
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=5, cwd=ROOT)
     except (OSError, subprocess.TimeoutExpired):
         return "?"
-    return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) \
-        else "?"
+    # mosquitto -h prints its version and exits with 3; git fails outside a checkout.
+    lines = (out.stdout or out.stderr).strip().splitlines()
+    return lines[0] if lines and not lines[0].startswith("fatal:") else "?"
 
 
 def describe() -> dict[str, Any]:

@@ -33,6 +33,7 @@ from tests.broker import Mosquitto
 
 RECOVERY_S = 3.0  # target (issue 7)
 WAIT_S = 30.0  # how long any one step may take before the bench gives up
+SETTLE_OFF_S = 0.2  # after switching the held devices off, how long they must stay off
 
 
 @runtime_checkable
@@ -54,6 +55,21 @@ async def until(predicate: Any, what: str, timeout: float = WAIT_S) -> None:
                 await asyncio.sleep(0.002)
     except TimeoutError:
         raise RuntimeError(f"recovery bench: no {what} within {timeout:g} s") from None
+
+
+async def switch_off(sims: SiteSimulators, held: dict[str, dict[str, StateValue]]) -> None:
+    """Someone switches the held devices off by hand, until they stay off: a command the
+    killed daemon had sent may still reach a device after the kill."""
+    for _ in range(int(WAIT_S / SETTLE_OFF_S)):
+        for device_id in held:
+            sim = sims[device_id]
+            assert isinstance(sim, ChangedByHand)
+            if sim.state.get("power") is not False:
+                await sim.change_locally({"power": False})
+        await asyncio.sleep(SETTLE_OFF_S)
+        if not any(sims[d].state.get("power") for d in held):
+            return
+    raise RuntimeError("recovery bench: the held devices did not stay off")
 
 
 def held_states(site_path: Path) -> dict[str, dict[str, StateValue]]:
@@ -93,12 +109,7 @@ async def scenario(site_path: Path, work: Path, config: RecoveryConfig) -> list[
                         "arrival announcement")
             for _ in range(config.kills):
                 daemon.kill()
-                for device_id in held:
-                    sim = sims[device_id]
-                    assert isinstance(sim, ChangedByHand)
-                    await sim.change_locally({"power": False})
-                await until(lambda: not any(sims[d].state.get("power") for d in held),
-                            "held devices switched off by hand")
+                await switch_off(sims, held)
                 t0 = time.perf_counter()
                 daemon = vipctl_run(log, site_path, speed=config.speed)
                 await until(all_held, "held states re-asserted")
