@@ -120,6 +120,8 @@ async def run_visit(site: ApiSite, server: ApiServer, page: Page, shot: object) 
     await arrival.click()
     await eventually(lambda: ARRIVAL in site.rig.said(), timeout=10)
     await expect(page.locator("#said")).to_contain_text(ARRIVAL)
+    # Listed once, as played: a queued announcement is not yet said.
+    await expect(page.locator("#said li", has_text=ARRIVAL)).to_have_count(1)
     await expect(page.locator("#current .badge")).to_have_text("已到访")
     await expect(page.locator("#current .countdown")).to_have_text(re.compile(r"^在场 "))
     await expect(arrival).to_be_disabled()

@@ -119,6 +119,8 @@ function watchdog() {
 
 function onEvent(event) {
   if (event.kind === "announcement") {
+    // Only what was actually played counts as said; queued and failed ones are not.
+    if (event.result !== "played") return;
     state.said = [event, ...state.said.filter((e) => e.id !== event.id)].slice(0, SAID_SHOWN);
     renderSaid();
   } else if (event.kind === "trigger" && event.result === "ignored") {
@@ -159,7 +161,8 @@ async function refresh() {
       api("GET", "/events?kind=announcement&limit=" + SAID_SHOWN),
       api("GET", "/events?kind=availability&limit=200"),
     ]);
-    Object.assign(state, { visits, buttons, devices, said: said.events });
+    Object.assign(state, { visits, buttons, devices,
+                           said: said.events.filter((e) => e.result === "played") });
     state.offline = {};
     for (const event of [...availability.events].reverse()) {
       if (event.device_id) state.offline[event.device_id] = event.at;
