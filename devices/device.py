@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from devices.conventions.base import Codec
 from devices.model import (
+    ANNOUNCE_FAILED,
     ANNOUNCED,
     ATTRIBUTES,
     Announcement,
@@ -81,7 +82,8 @@ Listener = Callable[[DeviceEvent], None]
 class _Waiter:
     wanted: State
     after_seq: int
-    future: asyncio.Future[None]
+    future: asyncio.Future[bool]  # True: confirmed; False: the device reported a failure
+    fails: State | None = None  # a report that says the command failed (no need to wait on)
 
 
 class Device:
@@ -226,6 +228,7 @@ class Device:
         return await self._run_confirmed(
             {"announce": announcement.text, "id": announcement.id}, messages,
             {ANNOUNCED: announcement.id}, timeout, what="announcement",
+            fails={ANNOUNCE_FAILED: announcement.id},
         )
 
     async def _run_confirmed(
@@ -236,6 +239,7 @@ class Device:
         timeout: float,
         *,
         what: str,
+        fails: State | None = None,
     ) -> CommandResult:
         async with self._lock:
             start = time.monotonic()
@@ -248,7 +252,7 @@ class Device:
                     await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                     delay = min(self.policy.max_backoff, delay * 2)
                 attempts += 1
-                waiter = self._add_waiter(wanted) if not self.assumed else None
+                waiter = self._add_waiter(wanted, fails) if not self.assumed else None
                 self._emit("command", desired=desired, attempt=attempts, what=what)
                 try:
                     for message in messages:
@@ -262,8 +266,9 @@ class Device:
                     self.state.update({k: v for k, v in wanted.items() if k != ANNOUNCED})
                     return self._succeeded(desired, attempts, start, assumed=True)
                 try:
-                    await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
-                    return self._succeeded(desired, attempts, start)
+                    if await asyncio.wait_for(asyncio.shield(waiter.future), timeout):
+                        return self._succeeded(desired, attempts, start)
+                    reason = f"the device reported {what} failed: {self.state.get('error', '')}"
                 except TimeoutError:
                     reason = f"no matching report within {timeout:g} s"
                 finally:
@@ -293,9 +298,9 @@ class Device:
 
     # --- confirmation bookkeeping ------------------------------------------------------
 
-    def _add_waiter(self, wanted: State) -> _Waiter:
-        future = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(wanted, self._seq, future)
+    def _add_waiter(self, wanted: State, fails: State | None = None) -> _Waiter:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        waiter = _Waiter(wanted, self._seq, future, fails)
         self._waiters.append(waiter)
         return waiter
 
@@ -310,7 +315,14 @@ class Device:
                 and self._seq > waiter.after_seq
                 and matches(self.state, waiter.wanted)
             ):
-                waiter.future.set_result(None)
+                waiter.future.set_result(True)
+            elif (
+                not waiter.future.done()
+                and self._seq > waiter.after_seq
+                and waiter.fails is not None
+                and matches(self.state, waiter.fails)
+            ):
+                waiter.future.set_result(False)
 
     # --- plumbing ----------------------------------------------------------------------
 

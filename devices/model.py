@@ -29,6 +29,7 @@ MEDIA = "media"  # str, what a media player plays (a file, folder, playlist or U
 LOOP = "loop"  # bool
 VOLUME = "volume"  # int, 0-100 percent
 ANNOUNCED = "announced"  # str, id of the last announcement an intercom has finished
+ANNOUNCE_FAILED = "failed"  # str, id of the last announcement an intercom could not play
 
 CLIMATE_MODES = ("off", "cool", "heat", "auto", "dry", "fan_only")
 FAN_SPEEDS = ("auto", "low", "medium", "high")

@@ -30,6 +30,7 @@ from devices.conventions.vipctl_media import (
     load_json_object,
 )
 from devices.model import (
+    ANNOUNCE_FAILED,
     ANNOUNCED,
     Announcement,
     DecodeError,
@@ -56,7 +57,7 @@ STATUS = "status"  # "idle" | "speaking"
 SPEAKING = "speaking"  # id being spoken, "" when idle
 QUEUE = "queue"  # announcements waiting, not counting the one being spoken
 QUEUED = "queued"  # (from events) id of the announcement last queued
-FAILED = "failed"  # (from events) id of the announcement that last failed or was refused
+FAILED = ANNOUNCE_FAILED  # (from events) id of the announcement that last failed or was refused
 ERROR = "error"  # (from events) why it failed
 STATUSES = ("idle", "speaking")
 EVENTS = ("queued", "started", "done", "failed", "refused")
