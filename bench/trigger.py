@@ -22,11 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from bench import sitegen
 from bench.procs import DAEMON_READY, Child, python_module, vipctl_run
 from bench.stats import Row, distribution, summary
 from bench.visits import visit_id
 from bench.wire import BenchClient
+from controller.db import EventRow, open_database
 from tests.broker import Mosquitto
 
 ECHO_IN, ECHO_OUT = "bench/press", "bench/echo"
@@ -116,13 +119,31 @@ def run(broker: Mosquitto, work: Path, config: TriggerConfig) -> list[Row]:
             share, cpu_ms = cpu / (time.perf_counter() - t0), cpu * 1000 / max(1, len(mine))
             daemon.stop()
             booker.stop()
-            rows += _rows(qos, rate, floor, mine, n, share, cpu_ms)
+            rows += _rows(qos, rate, floor, mine, n, share, cpu_ms, _logged(site))
         return rows
     finally:
         if client is not None:
             client.close()
         for child in reversed(children):
             child.stop()
+
+
+def _logged(site: Path) -> dict[str, int]:
+    """What the daemon's own event log says of the run: presses taken, announcements
+    played and failed (a gateway refuses beyond 100 waiting)."""
+    db = open_database(f"sqlite:///{site.with_suffix('.db')}")
+    try:
+        with db.read() as session:
+            rows = session.execute(
+                select(EventRow.kind, EventRow.result, func.count()).where(
+                    EventRow.kind.in_(("trigger", "announcement"))
+                ).group_by(EventRow.kind, EventRow.result))
+            counts = {f"{kind} {result}": int(n) for kind, result, n in rows}
+    finally:
+        db.close()
+    return {"presses taken": counts.get("trigger ok", 0),
+            "announcements played": counts.get("announcement played", 0),
+            "announcements failed": counts.get("announcement failed", 0)}
 
 
 def _site(broker: Mosquitto, work: Path, phase: int) -> Path:
@@ -172,9 +193,12 @@ def _vipctl(client: BenchClient, n: int, rate: float, qos: int, booker: Child) -
 
 
 def _rows(qos: int, rate: float, floor: list[float], mine: list[float], n: int, share: float,
-          cpu_ms: float) -> list[Row]:
+          cpu_ms: float, logged: dict[str, int]) -> list[Row]:
     f, m = summary(floor), summary(mine)
-    lost = f"; **{n - len(mine)} of {n} unanswered**" if len(mine) < n else ""
+    lost = ""
+    if len(mine) < n:
+        said = ", ".join(f"{v:,} {k}" for k, v in logged.items())
+        lost = f"; **{n - len(mine):,} of {n:,} unanswered** (its log: {said})"
     met = (len(mine) == n and m["p50"] <= f["p50"] + P50_OVER_FLOOR_MS
            and m["p99"] <= f["p99"] + P99_OVER_FLOOR_MS)
     what = f"trigger QoS {qos}, {rate:g} presses/s"
@@ -182,11 +206,11 @@ def _rows(qos: int, rate: float, floor: list[float], mine: list[float], n: int, 
         Row(f"{what}: paho echo (the floor)", distribution(f) + f" (n={len(floor)})",
             values=f, complete=len(floor) == n),
         Row(f"{what}: vipctl press → intercom command",
-            distribution(m) + f" (n={len(mine)}; daemon CPU {share:.2f} core, "
-            f"{cpu_ms:.1f} ms an answered press){lost}",
+            distribution(m) + f" (n={len(mine):,}; daemon CPU {share:.2f} core"
+            + (f", {cpu_ms:.1f} ms a press)" if not lost else ")") + lost,
             f"p50 ≤ floor + {P50_OVER_FLOOR_MS} ms, p99 ≤ floor + {P99_OVER_FLOOR_MS} ms",
             met, {**m, "p50_over_floor": m["p50"] - f["p50"],
                   "p99_over_floor": m["p99"] - f["p99"], "cpu_share": share,
-                  "cpu_ms_per_answered_press": cpu_ms},
+                  "cpu_ms_per_answered_press": cpu_ms, "logged": logged},
             complete=len(mine) == n),
     ]
