@@ -130,13 +130,18 @@ async def test_ports_pulled_mid_scene_come_back_to_the_held_states(
         await rig.gateway.come_back()
         await eventually(lambda: rig.lights() == [FULL] * 4, timeout=15)  # the universe again
         await eventually(lambda: rig.ac()["power"] is True, timeout=15)  # the hold again
-        assert rig.available("model_area_lights") is True
-        assert rig.available("vip_room_ac") is True
+
+        def reasserted() -> list[Any]:
+            # Logged once the gateway has confirmed, a moment after the unit turned on.
+            return rig.daemon.events.query(kinds=["hold_reasserted"], device_id="vip_room_ac")
+
+        await eventually(lambda: bool(reasserted()))
+        await eventually(lambda: rig.available("model_area_lights") is True)
+        await eventually(lambda: rig.available("vip_room_ac") is True)
         after = [line for _, line in rig.gateway.commands()[sent_before:]]
         assert f"ls2 {UNIT}" in after  # state read again on return
         assert f"on {UNIT}" in after  # and set back to the held state
-        held = rig.daemon.events.query(kinds=["hold_reasserted"], device_id="vip_room_ac")
-        assert held and held[0].detail["reported"]["power"] is False
+        assert reasserted()[0].detail["reported"]["power"] is False
 
         # The reception goes on over the same ports, to the restore.
         for trigger in ("arrival", "departure"):
