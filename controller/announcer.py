@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from controller.tasks import cancel_all
 from devices.conventions.vipctl_intercom import AnnouncementQueue
 from devices.model import VOLUME, Announcement
 
@@ -111,9 +112,7 @@ class Announcer:
         return len(queue) if queue is not None else 0
 
     async def close(self) -> None:
-        for task in self._workers.values():
-            task.cancel()
-        await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        await cancel_all(list(self._workers.values()))
         self._workers.clear()
         for jobs in self._jobs.values():
             for job in jobs.values():

@@ -17,6 +17,7 @@ from controller.executor import Executor
 from controller.ledger import StepLedger
 from controller.media_watch import MediaWatch
 from controller.site_config import SiteConfig
+from controller.tasks import cancel_all
 from controller.visits import VisitBook, VisitRequest
 from devices.device import DeviceEvent
 from devices.local.site import LocalSite
@@ -120,9 +121,7 @@ class Daemon:
         if not self._started:
             return
         self._started = False
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_all(list(self._tasks))
         await self.engine.stop()
         await self.executor.close()
         await self.local.stop()

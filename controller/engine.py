@@ -23,6 +23,7 @@ from controller.events import EventLog
 from controller.executor import Executor
 from controller.ledger import StepLedger
 from controller.presses import PressGate
+from controller.tasks import cancel_all
 from controller.visits import (
     FREE,
     IllegalTransition,
@@ -132,9 +133,7 @@ class Engine:
     async def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        for task in list(self._running):
-            task.cancel()
-        await asyncio.gather(*self._running, return_exceptions=True)
+        await cancel_all(list(self._running))
 
     def open_visits(self, until: datetime | None = None) -> list[Visit]:
         """Visits not yet over (starting before `until`), selected in the database: a

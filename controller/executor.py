@@ -17,6 +17,7 @@ from typing import Any
 from controller.announcer import Announcer
 from controller.db import Database
 from controller.events import EventLog
+from controller.tasks import cancel_all
 from devices.device import CommandResult, Device, DeviceEvent
 from devices.model import Announcement, DeviceError, State, StateValue, matches
 from devices.registry import DeviceRegistry
@@ -251,6 +252,4 @@ class Executor:
     async def close(self) -> None:
         await self.announcer.close()
         self.events.flush()  # the device events append_soon still holds
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_all(list(self._tasks))
