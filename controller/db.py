@@ -11,9 +11,12 @@ datetimes back.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +43,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
+log = logging.getLogger(__name__)
+
 Clock = Callable[[], datetime]
 """Time is injectable everywhere in vipctl: a callable returning an aware datetime."""
 
@@ -49,6 +54,10 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 # Execution option that marks a write transaction (SQLite: BEGIN IMMEDIATE).
 _WRITE_OPTION = "vipctl_write"
+
+# Writes handed to `Database.defer` are committed this much later at most (seconds), together
+# (the event log's append_soon waits as long: controller/events.py).
+DEFER_S = 0.01
 
 # The single row of `schedule_lock`; every booking and move updates it first, which
 # serialises them on any database (a row lock on PostgreSQL, the write lock on SQLite).
@@ -168,6 +177,14 @@ class KeyValueRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class _Deferred:
+    """Writes waiting for `Database.defer`'s timer, in the order they were handed over."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.writes: list[Callable[[Session], object]] = []
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Database:
     """An engine and its sessions. Use `read()` and `write()`, each one short transaction."""
@@ -175,6 +192,7 @@ class Database:
     engine: Engine
     _reads: sessionmaker[Session]
     _writes: sessionmaker[Session]
+    _deferred: _Deferred = field(default_factory=_Deferred)
 
     @property
     def dialect(self) -> str:
@@ -182,7 +200,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A transaction that only reads (one consistent snapshot)."""
+        """A transaction that only reads (one consistent snapshot), after any deferred write."""
+        self.flush_deferred()
         with self._reads() as session, session.begin():
             yield session
 
@@ -190,11 +209,46 @@ class Database:
     def write(self) -> Iterator[Session]:
         """A transaction that writes; committed on leaving, rolled back on an exception.
 
-        On SQLite it starts with BEGIN IMMEDIATE, so it holds the write lock from its first
-        read and a check-then-insert inside it cannot race another writer.
+        Deferred writes go first, in the same transaction, so the database sees every
+        write in the order it was made. On SQLite it starts with BEGIN IMMEDIATE, so it
+        holds the write lock from its first read and a check-then-insert inside it cannot
+        race another writer.
         """
+        with self._deferred.lock:
+            pending, self._deferred.writes = self._deferred.writes, []
         with self._writes() as session, session.begin():
+            for write in pending:
+                write(session)
             yield session
+
+    def defer(self, write: Callable[[Session], object]) -> None:
+        """Apply `write` within DEFER_S, with the writes deferred meanwhile, or with the
+        next `write()`, whichever comes first: for the few writes a button press makes,
+        so that its announcement goes out first (controller/engine.py says what a crash
+        in between means). Only for writes that cannot fail on a correct database."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop in this thread: nothing would flush it
+            loop = None
+        with self._deferred.lock:
+            self._deferred.writes.append(write)
+            first = len(self._deferred.writes) == 1
+        if loop is None:
+            self.flush_deferred()
+        elif first:
+            loop.call_later(DEFER_S, self._flush_from_timer)
+
+    def flush_deferred(self) -> None:
+        """Commit the deferred writes now (before a read, at shutdown)."""
+        if self._deferred.writes:
+            with self.write():
+                pass
+
+    def _flush_from_timer(self) -> None:
+        try:
+            self.flush_deferred()
+        except Exception:  # the loop's timer: nobody to raise to, and the daemon must live
+            log.exception("could not commit deferred writes")
 
     def lock_schedule(self, session: Session) -> None:
         """Serialise schedule changes: call first in a `write()` that checks overlaps."""
@@ -218,7 +272,10 @@ class Database:
                 row.value, row.updated_at = value, utc_now()
 
     def close(self) -> None:
-        self.engine.dispose()
+        try:
+            self.flush_deferred()
+        finally:
+            self.engine.dispose()
 
 
 def _sqlite_events(engine: Engine) -> None:

@@ -10,6 +10,7 @@ trigger all take the same path, and the ledger makes each step happen once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from controller.events import EventLog
@@ -26,6 +28,7 @@ from controller.presses import PressGate
 from controller.tasks import cancel_all
 from controller.visits import (
     FREE,
+    OPEN,
     IllegalTransition,
     Visit,
     VisitBook,
@@ -52,7 +55,6 @@ ARRIVAL_WINDOW = timedelta(hours=2)
 # (bench/: 10,000 visits took 86 s). The database stays the truth either way.
 HORIZON = timedelta(hours=24)
 HORIZON_SWEEP = timedelta(hours=1)
-OPEN = frozenset(VisitStatus) - FREE
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ class Engine:
         self._current: str | None = None
         self.presses = PressGate()
         self._reach: datetime | None = None  # visits starting before it are scheduled
+        self._jobs: dict[str, set[str]] = {}  # visit id → its scheduler job ids
         executor.current_visit = lambda: self._current
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -196,12 +199,8 @@ class Engine:
             return engaged[0]
         now = self.now()
         if trigger == "arrival":
-            window = ARRIVAL_WINDOW / self.speed
-            # start <= now + window, as `until` (exclusive) in whole microseconds
-            near = self.book.list(until=now + window + timedelta(microseconds=1),
-                                  statuses=(S.BOOKED, S.PREPARING))
-            upcoming = [v for v in near if v.start - window <= now <= v.end]
-            return min(upcoming, key=lambda v: abs(v.start - now), default=None)
+            return self.book.nearest(now, ahead=ARRIVAL_WINDOW / self.speed,
+                                     statuses=(S.BOOKED, S.PREPARING))
         if trigger == "departure":  # a guest leaving before the show flat, or pressed twice
             leaving = self.book.list(statuses=(S.DEPARTING,))
             return leaving[0] if leaving else None
@@ -248,7 +247,10 @@ class Engine:
                 self.book.set_status(visit.id, S.PREPARING)
                 for cue in preparation_cues(self.scene):  # reminders would be stale
                     await self._run_cue(visit.id, cue.id, force=True, speak=False)
-            visit = self.book.set_status(visit.id, TRIGGER_STATUS[trigger])
+            # Committed with the steps it starts, once their announcement has gone out
+            # (Database.defer). A crash in those milliseconds loses the press, status and
+            # steps together: nothing is repeated on its own, and the press can be made again.
+            visit = self.book.set_status(visit.id, TRIGGER_STATUS[trigger], defer=True)
         except IllegalTransition as exc:
             message = f"{trigger} cannot follow {exc.from_status.value} for {visit.salutation}"
             return self._refuse(trigger, visit, source, message)
@@ -257,7 +259,7 @@ class Engine:
                                 detail={"trigger": trigger, "guest": visit.salutation},
                                 result="ok")
         self._current = visit.id
-        await self.reconcile(visit)
+        await self.reconcile(visit, pressed=trigger)
         return TriggerResult(trigger, visit.id, True, f"{trigger}: {visit.salutation}")
 
     def _refuse(self, trigger: str, visit: Visit, source: str, message: str) -> TriggerResult:
@@ -270,8 +272,11 @@ class Engine:
     def triggers_of(self, visit: Visit) -> dict[str, datetime]:
         return {STATUS_TRIGGER[s]: at for s, at in visit.entered.items() if s in STATUS_TRIGGER}
 
-    async def reconcile(self, visit: Visit) -> None:
-        """Make the scheduler match the stored visit: schedule what's ahead, run what's due."""
+    async def reconcile(self, visit: Visit, *, pressed: str | None = None) -> None:
+        """Make the scheduler match the stored visit: schedule what's ahead, run what's due.
+
+        `pressed`: the trigger that just happened; the cues it sets off claim their step
+        with it (deferred, see _carry_out), the others before they act."""
         self._unschedule(visit.id)
         if visit.status in FREE:
             return
@@ -281,11 +286,14 @@ class Engine:
         triggers = self.triggers_of(visit)
         done = self.ledger.done(visit.id)
         overdue: list[str] = []
+        pressed_now: list[str] = []
         for planned in plan(self.scene, start=visit.start, triggers=triggers, speed=self.speed):
             if planned.due is None or planned.cue.id in done:
                 continue
             if planned.due > now:
                 self._at(planned.due, visit.id, planned.cue.id)
+            elif pressed is not None and planned.cue.at.anchor == pressed:
+                pressed_now.append(planned.cue.id)
             elif lateness_decision(planned, now) == "run":
                 overdue.append(planned.cue.id)
             elif self.ledger.claim(visit.id, planned.cue.id):
@@ -314,19 +322,23 @@ class Engine:
                 self._at(restore_at, visit.id, "restore")
             else:
                 overdue.append("restore")
+        for key in pressed_now:
+            self._spawn(self.step(visit.id, key, pressed=True))
         for key in overdue:
             self._spawn(self.step(visit.id, key))
 
     def _at(self, when: datetime, visit_id: str, key: str) -> None:
+        job_id = f"{visit_id}|{key}"
         self.scheduler.add_job(
-            self.step, "date", run_date=when, args=[visit_id, key], id=f"{visit_id}|{key}",
+            self.step, "date", run_date=when, args=[visit_id, key], id=job_id,
             replace_existing=True, misfire_grace_time=None, coalesce=True,
         )
+        self._jobs.setdefault(visit_id, set()).add(job_id)
 
     def _unschedule(self, visit_id: str) -> None:
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith(f"{visit_id}|"):
-                job.remove()
+        for job_id in self._jobs.pop(visit_id, ()):
+            with contextlib.suppress(JobLookupError):  # it has run
+                self.scheduler.remove_job(job_id)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -335,8 +347,9 @@ class Engine:
 
     # --- steps ------------------------------------------------------------------------------
 
-    async def step(self, visit_id: str, key: str) -> None:
-        """One scheduled step of a visit: a cue, a hold beginning, or the restore."""
+    async def step(self, visit_id: str, key: str, *, pressed: bool = False) -> None:
+        """One scheduled step of a visit: a cue, a hold beginning, or the restore
+        (`pressed`: a cue a trigger has just set off)."""
         try:
             visit = self.book.get(visit_id)
             if visit.status in FREE:
@@ -348,7 +361,7 @@ class Engine:
             elif key.startswith("hold:"):
                 await self._begin_hold(visit, key)
             else:
-                await self._run_cue(visit_id, key)
+                await self._run_cue(visit_id, key, pressed=pressed)
         except Exception:  # a step must never take the scheduler down
             log.exception("step %s of %s failed", key, visit_id)
             self.events.append("alert", visit_id=visit_id,
@@ -371,9 +384,10 @@ class Engine:
             self._settled[visit_id].set()
 
     async def _run_cue(self, visit_id: str, cue_id: str, *, force: bool = False,
-                       speak: bool = True) -> None:
-        """One cue, once per visit. `speak=False`: the actions only (the guest is here)."""
-        if not self.ledger.claim(visit_id, cue_id):
+                       speak: bool = True, pressed: bool = False) -> None:
+        """One cue, once per visit. `speak=False`: the actions only (the guest is here).
+        `pressed`: set off by a trigger, its claim is committed with the trigger's."""
+        if not self.ledger.claim(visit_id, cue_id, defer=pressed):
             return
         if "restore" in self.ledger.done(visit_id):  # the visit is over: claim nothing
             self.ledger.mark(visit_id, cue_id, "skipped-late")
@@ -415,8 +429,8 @@ class Engine:
             ok = await self.executor.announce(intercom, announcement, visit_id=visit_id,
                                               step=cue.id) and ok
         self.ledger.mark(visit_id, cue.id, "ok" if ok else "failed")
-        self.events.append("cue", visit_id=visit_id, detail={"cue": cue.id},
-                           result="ok" if ok else "failed")
+        self.events.append_soon("cue", visit_id=visit_id, detail={"cue": cue.id},
+                                result="ok" if ok else "failed")
 
     async def _no_show(self, visit: Visit) -> None:
         if visit.status not in (S.BOOKED, S.PREPARING) or not self.ledger.claim(visit.id,

@@ -183,7 +183,7 @@ class Executor:
             result = await device.announce(announcement)
         finally:
             _step.reset(token)
-        self.events.append(
+        self.events.append_soon(
             "announcement", visit_id=visit_id, device_id=intercom_id,
             detail={"step": step, "id": announcement.id, "text": announcement.text,
                     "priority": announcement.priority, "played": result.ok,

@@ -6,13 +6,19 @@ second claim of the same key, by a double button press, a re-planned schedule or
 restarted daemon, finds the row and gets False. A claim without a result means the
 process died while the step ran: it still counts as done, because saying an announcement
 twice is worse than missing one (device states are re-established by holds and restore).
+
+The keys claimed are also kept in memory per visit (read once, then kept by this ledger's
+own claims), so that a second claim is refused without a query: the daemon is the only
+writer of its steps. `claim(..., defer=True)` leaves the write to the database's next
+deferred commit (Database.defer), for a button press's steps, which commit together with
+the press itself once its announcement has gone out (controller/engine.py).
 """
 
 from __future__ import annotations
 
 from typing import Literal, get_args
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from controller.db import Clock, Database, StepRow, utc_now
@@ -35,14 +41,26 @@ class StepLedger:
     def __init__(self, db: Database, *, clock: Clock = utc_now) -> None:
         self._db = db
         self._clock = clock
+        self._claimed: dict[str, set[str]] = {}  # visit id → keys claimed, once read
 
-    def claim(self, visit_id: str, key: str) -> bool:
-        """True if this call is the first to claim `key` for the visit: then run the step."""
+    def claim(self, visit_id: str, key: str, *, defer: bool = False) -> bool:
+        """True if this call is the first to claim `key` for the visit: then run the step.
+
+        `defer`: committed with the database's next deferred writes; only for a visit
+        known to exist."""
         if not 1 <= len(key) <= MAX_KEY_LENGTH:
             raise ValueError(f"step key must be 1 to {MAX_KEY_LENGTH} characters")
+        claimed = self._keys(visit_id)
+        if key in claimed:
+            return False
+        row = {"visit_id": visit_id, "key": key, "claimed_at": self._clock()}
+        if defer:
+            claimed.add(key)
+            self._db.defer(lambda session: session.execute(insert(StepRow).values(**row)))
+            return True
         try:
             with self._db.write() as session:
-                session.add(StepRow(visit_id=visit_id, key=key, claimed_at=self._clock()))
+                session.execute(insert(StepRow).values(**row))
         except IntegrityError:
             # Either the step is already claimed or the visit does not exist; tell which,
             # because an unknown visit is a bug, not a duplicate.
@@ -52,25 +70,35 @@ class StepLedger:
                 )
             if found is None:
                 raise
+            claimed.add(key)
             return False
+        claimed.add(key)
         return True
 
+    def _keys(self, visit_id: str) -> set[str]:
+        claimed = self._claimed.get(visit_id)
+        if claimed is None:
+            with self._db.read() as session:
+                claimed = set(session.scalars(
+                    select(StepRow.key).where(StepRow.visit_id == visit_id)))
+            self._claimed[visit_id] = claimed
+        return claimed
+
     def mark(self, visit_id: str, key: str, result: StepResult) -> None:
-        """Record how a claimed step ended."""
+        """Record how a claimed step ended: with the next deferred writes, for it is only a
+        record (a step claimed but never marked counts as done all the same)."""
         if result not in STEP_RESULTS:
             raise ValueError(f"result must be one of {', '.join(STEP_RESULTS)}, not {result!r}")
-        with self._db.write() as session:
-            row = session.scalar(
-                select(StepRow).where(StepRow.visit_id == visit_id, StepRow.key == key)
-            )
-            if row is None:
-                raise UnclaimedStep(visit_id, key)
-            row.result, row.result_at = result, self._clock()
+        if key not in self._keys(visit_id):
+            raise UnclaimedStep(visit_id, key)
+        at = self._clock()
+        self._db.defer(lambda session: session.execute(
+            update(StepRow).where(StepRow.visit_id == visit_id, StepRow.key == key)
+            .values(result=result, result_at=at)))
 
     def done(self, visit_id: str) -> set[str]:
         """Every key claimed for the visit, finished or not."""
-        with self._db.read() as session:
-            return set(session.scalars(select(StepRow.key).where(StepRow.visit_id == visit_id)))
+        return set(self._keys(visit_id))
 
     def results(self, visit_id: str) -> dict[str, str | None]:
         """Each claimed key and its result (None: claimed, never marked)."""

@@ -12,7 +12,9 @@ on one line of a table and read out in one announcement.
 
 from __future__ import annotations
 
+import bisect
 import builtins
+import dataclasses
 import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -31,7 +33,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from controller.db import Clock, Database, VisitRow, VisitStatusRow, utc_now
@@ -108,6 +110,7 @@ TRANSITIONS: Mapping[VisitStatus, frozenset[VisitStatus]] = {
 ACTIVE = frozenset({S.PREPARING, S.ARRIVED, S.AT_SHOW_FLAT, S.DEPARTING})
 ON_SITE = frozenset({S.ARRIVED, S.AT_SHOW_FLAT, S.DEPARTING})
 FREE = frozenset({S.DONE, S.CANCELLED, S.NO_SHOW})  # these occupy no time
+OPEN = frozenset(VisitStatus) - FREE  # not over yet
 MOVABLE = frozenset({S.BOOKED, S.PREPARING})
 
 
@@ -263,9 +266,14 @@ class Visit:
 class VisitBook:
     """The visits in the database, with P1 enforced on every booking and move.
 
-    Each call is one short transaction, cheap enough to call from the event loop. Bookings
+    Each write is one short transaction, cheap enough to call from the event loop. Bookings
     and moves are serialised through `Database.lock_schedule`, so two racing bookings of
     one slot cannot both succeed, in one process or several.
+
+    The visits not yet over (OPEN) are also kept in memory, read once and then kept up to
+    date by this book's own writes: a button press finds its visit without a query
+    (bench/, "Performance"). That makes this book the only writer of its visits while it
+    lives, as the daemon is; `reload()` reads them again after someone else wrote.
     """
 
     def __init__(
@@ -284,6 +292,67 @@ class VisitBook:
         self._teardown = teardown
         self._clock = clock
         self._grace = grace
+        self._open: dict[str, Visit] | None = None  # id → visit, once loaded
+        self._starts: builtins.list[tuple[datetime, str]] = []  # of _open, sorted
+        self._by_status: dict[VisitStatus, set[str]] = {}
+
+    # The visits not yet over, in memory.
+
+    def reload(self) -> None:
+        """Read the visits not yet over from the database again."""
+        with self._db.read() as session:
+            rows = session.scalars(select(VisitRow).where(VisitRow.status.in_(
+                [s.value for s in OPEN]))).all()
+            visits = self._visits(session, rows)
+        self._open, self._starts, self._by_status = {}, [], {}
+        for visit in visits:
+            self._remember(visit)
+
+    def _cache(self) -> dict[str, Visit]:
+        if self._open is None:
+            self.reload()
+        assert self._open is not None
+        return self._open
+
+    def _remember(self, visit: Visit) -> None:
+        """Put `visit` as it now is in memory (or drop it there, once it is over)."""
+        cache = self._cache()
+        old = cache.pop(visit.id, None)
+        if old is not None:
+            key = (old.start, old.id)
+            del self._starts[bisect.bisect_left(self._starts, key)]
+            self._by_status[old.status].discard(old.id)
+        if visit.status in OPEN:
+            cache[visit.id] = visit
+            bisect.insort(self._starts, (visit.start, visit.id))
+            self._by_status.setdefault(visit.status, set()).add(visit.id)
+
+    def nearest(self, at: datetime, *, ahead: timedelta,
+                statuses: Iterable[VisitStatus]) -> Visit | None:
+        """The visit in `statuses` under way at `at` or starting within `ahead` of it
+        (start - ahead <= at <= end) whose start is nearest `at`."""
+        cache, wanted, at = self._cache(), frozenset(statuses), self._aware(at)
+        best: Visit | None = None
+        starts = self._starts
+        middle = bisect.bisect_left(starts, (at, ""))
+        for i in range(middle, len(starts)):  # starting at or after `at`
+            start, visit_id = starts[i]
+            if start - ahead > at or (best is not None and start - at >= abs(best.start - at)):
+                break
+            visit = cache[visit_id]
+            if visit.status in wanted:
+                best = visit
+                break
+        for i in range(middle - 1, -1, -1):  # started before `at`
+            start, visit_id = starts[i]
+            if at - start > MAX_DURATION or (best is not None
+                                             and at - start >= abs(best.start - at)):
+                break
+            visit = cache[visit_id]
+            if visit.status in wanted and at <= visit.end:
+                best = visit
+                break
+        return best
 
     def book(self, request: VisitRequest, source: str) -> Visit:
         if not 1 <= len(source) <= 32:
@@ -307,7 +376,9 @@ class VisitBook:
             session.add(row)
             session.add(VisitStatusRow(visit_id=visit_id, status=S.BOOKED.value, at=now))
             session.flush()
-            return self._visits(session, [row])[0]
+            visit = self._visits(session, [row])[0]
+        self._remember(visit)
+        return visit
 
     def move(self, visit_id: str, new_start: datetime, duration: timedelta | None = None) -> Visit:
         """Give a booked (or preparing) visit a new start and, optionally, a new duration."""
@@ -328,7 +399,9 @@ class VisitBook:
             self._check_slot(session, start, length, now, exclude=visit_id)
             row.start, row.end, row.updated_at = start, start + length, now
             session.flush()
-            return self._visits(session, [row])[0]
+            visit = self._visits(session, [row])[0]
+        self._remember(visit)
+        return visit
 
     def cancel(self, visit_id: str, reason: str) -> Visit:
         return self.set_status(visit_id, S.CANCELLED, reason=reason)
@@ -340,27 +413,49 @@ class VisitBook:
         at: datetime | None = None,
         *,
         reason: str | None = None,
+        defer: bool = False,
     ) -> Visit:
-        """Move a visit along the status machine; `reason` is kept for a cancellation."""
+        """Move a visit along the status machine; `reason` is kept for a cancellation.
+
+        `defer`: written with the database's next deferred writes (Database.defer) rather
+        than now; the visit has changed here at once either way."""
         status = VisitStatus(status)
         at = self._clock() if at is None else self._aware(at)
-        with self._db.write() as session:
-            row = self._row(session, visit_id, lock=True)
-            current = VisitStatus(row.status)
-            if status not in TRANSITIONS[current]:
-                raise IllegalTransition(visit_id, current, status)
-            row.status, row.updated_at = status.value, at
-            if status is S.CANCELLED:
-                row.cancel_reason = reason
-            if status in ON_SITE and at < row.start:
-                # A guest who came early occupies the site from now on (P1): the visit
-                # starts when the guest is here. Its end stays as booked.
-                row.start = at
-            session.add(VisitStatusRow(visit_id=visit_id, status=status.value, at=at))
-            session.flush()
-            return self._visits(session, [row])[0]
+        visit = self._cache().get(visit_id)
+        if visit is None:  # over (no transition leads on from there) or unknown
+            visit = self.get(visit_id)
+        if status not in TRANSITIONS[visit.status]:
+            raise IllegalTransition(visit_id, visit.status, status)
+        start = visit.start
+        if status in ON_SITE and at < start:
+            # A guest who came early occupies the site from now on (P1): the visit
+            # starts when the guest is here. Its end stays as booked.
+            start = self._local(at)
+        changed = dataclasses.replace(
+            visit, status=status, updated_at=self._local(at), start=start,
+            duration=visit.end - start, entered={**visit.entered, status: self._local(at)},
+            cancel_reason=reason if status is S.CANCELLED else visit.cancel_reason)
+        values: dict[str, Any] = {"status": status.value, "updated_at": at, "start": start}
+        if status is S.CANCELLED:
+            values["cancel_reason"] = reason
+
+        def write(session: Session) -> None:
+            session.execute(update(VisitRow).where(VisitRow.id == visit_id).values(**values))
+            session.execute(insert(VisitStatusRow).values(visit_id=visit_id,
+                                                          status=status.value, at=at))
+
+        if defer:
+            self._db.defer(write)
+        else:
+            with self._db.write() as session:
+                write(session)
+        self._remember(changed)
+        return changed
 
     def get(self, visit_id: str) -> Visit:
+        visit = self._cache().get(visit_id)
+        if visit is not None:
+            return visit
         with self._db.read() as session:
             return self._visits(session, [self._row(session, visit_id)])[0]
 
@@ -371,15 +466,33 @@ class VisitBook:
         statuses: Iterable[VisitStatus] | None = None,
     ) -> builtins.list[Visit]:
         """Visits starting in [since, until), in order of start."""
+        wanted = None if statuses is None else frozenset(VisitStatus(s) for s in statuses)
+        if wanted is not None and wanted <= OPEN:
+            return self._list_open(since, until, wanted)
         query = select(VisitRow).order_by(VisitRow.start, VisitRow.id)
         if since is not None:
             query = query.where(VisitRow.start >= self._aware(since))
         if until is not None:
             query = query.where(VisitRow.start < self._aware(until))
-        if statuses is not None:
-            query = query.where(VisitRow.status.in_([VisitStatus(s).value for s in statuses]))
+        if wanted is not None:
+            query = query.where(VisitRow.status.in_([s.value for s in wanted]))
         with self._db.read() as session:
             return self._visits(session, session.scalars(query).all())
+
+    def _list_open(self, since: datetime | None, until: datetime | None,
+                   wanted: frozenset[VisitStatus]) -> builtins.list[Visit]:
+        cache = self._cache()
+        few = sum(len(self._by_status.get(s, ())) for s in wanted)
+        if (since is None and until is None) or few < 64:
+            # Few of them (those on site, say): by status, then sorted.
+            found = [cache[i] for s in wanted for i in self._by_status.get(s, ())]
+            found = [v for v in found if (since is None or v.start >= self._aware(since))
+                     and (until is None or v.start < self._aware(until))]
+            return sorted(found, key=lambda v: (v.start, v.id))
+        lo = 0 if since is None else bisect.bisect_left(self._starts, (self._aware(since), ""))
+        hi = (len(self._starts) if until is None
+              else bisect.bisect_left(self._starts, (self._aware(until), "")))
+        return [v for _, i in self._starts[lo:hi] if (v := cache[i]).status in wanted]
 
     def current(self, now: datetime | None = None) -> Visit | None:
         """The visit under way: a guest on site before one only being prepared (two
