@@ -7,9 +7,11 @@ echo client that republishes them: the floor no MQTT program on this machine can
 
 Each press must yield one announcement, so the daemon runs the shipped scene's triggered
 cues only (F1 arrival, F7 show flat, F13 departure), against visits already preparing: press
-3k is visit k's arrival, 3k+1 its show flat, 3k+2 its departure. As at a real site, only the
-next visit or two are within reach of an arrival: bench.booker books visit k+2 as visit k
-leaves. An announcement's id names its visit and cue, which pairs it with its press.
+3k is visit k's arrival, 3k+1 its show flat, 3k+2 its departure. All the visits a run needs
+are in the database before the daemon starts, a tenth of a second apart and all within the
+arrival window, so each arrival press goes to the next of several hundred waiting visits
+(more than any site has; P1 is not checked on this direct insert). An announcement's id names
+its visit and cue, which pairs it with its press.
 """
 
 from __future__ import annotations
@@ -27,16 +29,20 @@ from sqlalchemy import func, select
 from bench import sitegen
 from bench.procs import DAEMON_READY, Child, python_module, vipctl_run
 from bench.stats import Row, distribution, summary
-from bench.visits import visit_id
+from bench.visits import Planned, insert_visits, visit_id
 from bench.wire import BenchClient
 from controller.db import EventRow, open_database
+from controller.visits import VisitStatus
 from tests.broker import Mosquitto
 
 ECHO_IN, ECHO_OUT = "bench/press", "bench/echo"
 ACTIONS = ("single", "double", "hold")
 CUES = ("f1-arrival", "f7-show-flat", "f13-departure")  # what each action announces
-# Visits start about this far ahead (booker.py), within the arrival press's 2-hour window.
+# Visit k starts this far ahead plus k × VISIT_STEP, within the arrival press's 2-hour window:
+# the nearest waiting visit is always the next one.
 BOOKED_AHEAD = timedelta(minutes=10)
+VISIT_STEP = timedelta(milliseconds=100)
+VISIT_DURATION = timedelta(minutes=30)
 # After the last press, answers count as lost once none has come for DRAIN_S, or at the
 # latest DRAIN_MAX_S after it.
 DRAIN_S = 3.0
@@ -101,24 +107,16 @@ def run(broker: Mosquitto, work: Path, config: TriggerConfig) -> list[Row]:
         for site, (qos, n, rate) in zip(sites, config.phases(), strict=True):
             floor = _floor(client, n, rate, qos)
             # Each run its own database and daemon: none inherits another's visits or backlog.
-            booker = python_module("booker", work / "booker.log", "bench.booker",
-                                   f"sqlite:///{site.with_suffix('.db')}",
-                                   (datetime.now().astimezone() + BOOKED_AHEAD).isoformat(),
-                                   stdin=True)
-            children.append(booker)
-            booker.wait_for("ready")
-            for k in range(min(2, math.ceil(n / 3))):
-                booker.send_line(str(k))
+            _book(site, math.ceil(n / 3))
             daemon = vipctl_run(work / "trigger-daemon.log", site, scene=scene)
             children.append(daemon)
             daemon.wait_for(DAEMON_READY)
             time.sleep(config.settle)
             cpu, t0 = daemon.cpu_seconds(), time.perf_counter()
-            mine = _vipctl(client, n, rate, qos, booker)
+            mine = _vipctl(client, n, rate, qos)
             cpu = daemon.cpu_seconds() - cpu
             share, cpu_ms = cpu / (time.perf_counter() - t0), cpu * 1000 / max(1, len(mine))
             daemon.stop()
-            booker.stop()
             rows += _rows(qos, rate, floor, mine, n, share, cpu_ms, _logged(site))
         return rows
     finally:
@@ -146,6 +144,18 @@ def _logged(site: Path) -> dict[str, int]:
             "announcements failed": counts.get("announcement failed", 0)}
 
 
+def _book(site: Path, visits: int) -> None:
+    """The run's visits, preparing, straight into its database (bench.visits)."""
+    base = datetime.now().astimezone() + BOOKED_AHEAD
+    db = open_database(f"sqlite:///{site.with_suffix('.db')}")
+    try:
+        insert_visits(db, [Planned(visit_id(k), f"B{k:05d}", base + k * VISIT_STEP,
+                                   VISIT_DURATION, VisitStatus.PREPARING)
+                           for k in range(visits)])
+    finally:
+        db.close()
+
+
 def _site(broker: Mosquitto, work: Path, phase: int) -> Path:
     return sitegen.write_site(
         work / f"trigger-{phase}.yaml", broker_url=broker.url,
@@ -168,7 +178,7 @@ def _floor(client: BenchClient, n: int, rate: float, qos: int) -> list[float]:
         client.receivers.remove(on)
 
 
-def _vipctl(client: BenchClient, n: int, rate: float, qos: int, booker: Child) -> list[float]:
+def _vipctl(client: BenchClient, n: int, rate: float, qos: int) -> list[float]:
     received: dict[int, float] = {}
     index = {f"{visit_id(i // 3)}:{CUES[i % 3]}:announce": i for i in range(n)}
 
@@ -181,9 +191,6 @@ def _vipctl(client: BenchClient, n: int, rate: float, qos: int, booker: Child) -
     def press(i: int) -> None:
         body = json.dumps({"action": ACTIONS[i % 3]})
         client.publish(sitegen.BUTTON_TOPIC, body, qos=qos)
-        k = i // 3
-        if i % 3 == 2 and k + 2 < math.ceil(n / 3):  # visit k leaves: book visit k+2
-            booker.send_line(str(k + 2))
 
     client.receivers.append(on)
     try:

@@ -131,6 +131,10 @@ def stop_on_signals(stop: asyncio.Event) -> None:
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format=LOG_FORMAT, stream=sys.stderr)
+    # APScheduler says at INFO every job added, removed, run and finished: four lines a
+    # cue, formatted on the event loop as it fires. The event log says what ran and why.
+    if logging.getLogger().level == logging.INFO:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 async def start_api(daemon: Daemon, host: str, port: int) -> Any | None:

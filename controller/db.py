@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +30,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     create_engine,
@@ -37,7 +38,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, CursorResult, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -263,13 +264,19 @@ class Database:
             row = session.get(KeyValueRow, key)
             return None if row is None else dict(row.value)
 
-    def save_value(self, key: str, value: dict[str, Any]) -> None:
-        with self.write() as session:
-            row = session.get(KeyValueRow, key)
-            if row is None:
-                session.add(KeyValueRow(key=key, value=value, updated_at=utc_now()))
-            else:
-                row.value, row.updated_at = value, utc_now()
+    def save_value(self, key: str, value: dict[str, Any], session: Session | None = None,
+                   ) -> None:
+        """Store `value` under `key`, in its own transaction or in `session`'s."""
+        if session is None:
+            with self.write() as session:
+                self.save_value(key, value, session)
+            return
+        table = cast(Table, KeyValueRow.__table__)
+        row = {"key": key, "value": value, "updated_at": utc_now()}
+        # Core statements: one UPDATE, and an INSERT the first time.
+        updated = session.execute(table.update().where(table.c.key == key), row)
+        if cast(CursorResult[Any], updated).rowcount == 0:
+            session.execute(table.insert(), row)
 
     def close(self) -> None:
         try:

@@ -387,7 +387,10 @@ class Engine:
                        speak: bool = True, pressed: bool = False) -> None:
         """One cue, once per visit. `speak=False`: the actions only (the guest is here).
         `pressed`: set off by a trigger, its claim is committed with the trigger's."""
-        if not self.ledger.claim(visit_id, cue_id, defer=pressed):
+        # The claim is committed before the cue acts: with the device claims its first
+        # action saves (one commit), or alone for a cue that only speaks; a pressed cue's
+        # with its press, just after (see _carry_out).
+        if not self.ledger.claim(visit_id, cue_id, defer=True):
             return
         if "restore" in self.ledger.done(visit_id):  # the visit is over: claim nothing
             self.ledger.mark(visit_id, cue_id, "skipped-late")
@@ -400,12 +403,14 @@ class Engine:
             visit, ok = await self._cue_actions(visit_id, cue, force=force)
         finally:
             self._leave(visit_id)
+        if not pressed and not cue.actions:
+            self.ledger.commit()  # nothing saved the claim yet: before anything is said
         await self._cue_words(visit, cue, ok, speak=speak)
 
     async def _cue_actions(self, visit_id: str, cue: Cue, *, force: bool) -> tuple[Visit, bool]:
         visit = self.book.get(visit_id)
-        if visit.status is S.BOOKED:
-            visit = self.book.set_status(visit_id, S.PREPARING)
+        if visit.status is S.BOOKED:  # committed with the cue's claim
+            visit = self.book.set_status(visit_id, S.PREPARING, defer=True)
         self._current = self._current or visit_id
         self.events.append_soon("cue", visit_id=visit_id, detail={
             "cue": cue.id, "description": cue.description, "forced": force}, result="started")
@@ -461,22 +466,25 @@ class Engine:
             self._leave(visit.id)
 
     async def _restore(self, visit_id: str, *, why: str) -> None:
-        if not self.ledger.claim(visit_id, "restore"):
+        # Its writes are deferred (Database.defer) and commit together: a restore often
+        # follows the departure press at once, and must not hold up its announcement. One
+        # lost in a crash runs again at start-up, and releasing twice changes nothing.
+        if not self.ledger.claim(visit_id, "restore", defer=True):
             return
         if self._in_flight.get(visit_id):
             await self._settled[visit_id].wait()  # let steps in flight finish their claims
         commands, unknown = await self.executor.release(
             [self.layer(visit_id), self.hold_layer(visit_id)], visit_id=visit_id,
-            step="restore", fallback=self.scene.restore.fallback())
+            step="restore", fallback=self.scene.restore.fallback(), defer_save=True)
         self.ledger.mark(visit_id, "restore", "ok")
         detail: dict[str, Any] = {"why": why, "commands": commands}
         if unknown:
             # Honest about what could not be put back: nobody knows what it was.
             detail["left_as_is"] = unknown
-        self.events.append("restore", visit_id=visit_id, detail=detail, result="ok")
+        self.events.append_soon("restore", visit_id=visit_id, detail=detail, result="ok")
         visit = self.book.get(visit_id)
         if visit.status is S.DEPARTING:
-            self.book.set_status(visit_id, S.DONE)
+            self.book.set_status(visit_id, S.DONE, defer=True)
         if self._current == visit_id:
             self._current = None
         self._unschedule(visit_id)

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 
 from controller.db import Clock, Database, EventRow, to_utc, utc_now
 
@@ -55,6 +55,10 @@ EVENT_KINDS = frozenset(
         "garbage",
     }
 )
+_TABLE = cast(Table, EventRow.__table__)
+_INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+_FIELDS = ("at", "kind", "visit_id", "source", "device_id", "result")
+_RAW = "_raw"  # marks an append_soon row whose detail is not yet JSON
 MAX_PAGE = 1000  # the largest `limit` a query may ask for
 # append_soon writes this late at most (seconds), with whatever else came meanwhile: a burst
 # of device events (200 lights commanded, then confirming) becomes a few transactions.
@@ -155,7 +159,7 @@ class EventLog:
         # Weak: a subscriber that stopped reading without closing is forgotten with it.
         self._subscribers: weakref.WeakSet[Subscription] = weakref.WeakSet()
         self._lock = threading.Lock()  # append may come from a worker thread
-        self._pending: list[EventRow] = []  # append_soon's, not yet written (under _lock)
+        self._pending: list[dict[str, Any]] = []  # append_soon's rows, not written (_lock)
 
     def append(
         self,
@@ -182,8 +186,15 @@ class EventLog:
         detail: Mapping[str, Any] | None = None,
         result: str | None = None,
     ) -> None:
-        """As `append`, but written within COALESCE_S, with the others that came meanwhile."""
-        row = self._row(kind, visit_id, source, device_id, detail, result, None)
+        """As `append`, but written within COALESCE_S, with the others that came meanwhile.
+
+        Only the kind is checked now; the detail (copied) is made JSON when written, off
+        the hot path it is called from."""
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {kind!r}")
+        row = {"at": to_utc(self._clock()), "kind": kind, "visit_id": visit_id,
+               "source": source, "device_id": device_id, "detail": dict(detail or {}),
+               "result": result, _RAW: True}
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop in this thread: nothing would flush it
@@ -198,20 +209,26 @@ class EventLog:
 
     def _row(self, kind: str, visit_id: str | None, source: str | None, device_id: str | None,
              detail: Mapping[str, Any] | None, result: str | None, at: datetime | None,
-             ) -> EventRow:
+             ) -> dict[str, Any]:
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
-        # Round-trip through JSON now, so the caller gets back exactly what a query will.
-        stored = _redact(json.loads(json.dumps(dict(detail or {}), default=_jsonable)))
-        return EventRow(
-            at=to_utc(self._clock() if at is None else at),
-            kind=kind,
-            visit_id=visit_id,
-            source=source,
-            device_id=device_id,
-            detail=stored or None,
-            result=result,
-        )
+        return self._stored({"at": to_utc(self._clock() if at is None else at), "kind": kind,
+                             "visit_id": visit_id, "source": source, "device_id": device_id,
+                             "detail": detail, "result": result})
+
+    @staticmethod
+    def _stored(row: dict[str, Any]) -> dict[str, Any]:
+        # Round-trip through JSON, so the caller gets back exactly what a query will.
+        try:
+            stored = _redact(json.loads(json.dumps(dict(row["detail"] or {}),
+                                                   default=_jsonable)))
+        except (TypeError, ValueError):
+            if not row.get(_RAW):
+                raise  # append: the caller hears of it
+            # append_soon's caller is gone: keep the event, and the others written with it.
+            log.exception("a %s event's detail is not JSON", row["kind"])
+            stored = {"message": "detail not JSON", "repr": repr(row["detail"])[:500]}
+        return {**{k: v for k, v in row.items() if k != _RAW}, "detail": stored or None}
 
     def flush(self) -> None:
         """Write what append_soon holds now (at shutdown); never raises."""
@@ -220,16 +237,18 @@ class EventLog:
         except Exception:  # called by the loop's timer: nobody to raise to
             log.exception("could not write %d events", len(self._pending))
 
-    def _write(self, rows: list[EventRow]) -> list[Event]:
+    def _write(self, rows: list[dict[str, Any]]) -> list[Event]:
         """The pending events, then `rows`, in one transaction, in that order."""
         with self._lock:
             rows, self._pending = [*self._pending, *rows], []
         if not rows:
             return []
+        rows = [self._stored(row) if row.get(_RAW) else row for row in rows]
         with self._db.write() as session:
-            session.add_all(rows)
-            session.flush()
-            events = [_event(row) for row in rows]
+            # One INSERT for them all (SQLAlchemy's insertmanyvalues), ids back in order.
+            ids = session.execute(_INSERT, rows).scalars().all()
+        events = [Event(id=i, detail=row["detail"] or {}, **{k: row[k] for k in _FIELDS})
+                  for i, row in zip(ids, rows, strict=True)]
         with self._lock:
             subscribers = list(self._subscribers)
         for event in events:

@@ -60,8 +60,12 @@ class Executor:
 
     # --- writing through the claim table ------------------------------------------------
 
-    def _save(self) -> None:
-        self.db.save_value(CLAIMS_KEY, self.claims.to_dict())
+    def _save(self, *, defer: bool = False) -> None:
+        if defer:
+            saved = self.claims.to_dict()
+            self.db.defer(lambda session: self.db.save_value(CLAIMS_KEY, saved, session))
+        else:
+            self.db.save_value(CLAIMS_KEY, self.claims.to_dict())
 
     async def apply(
         self, layer: str, priority: int, target: str, state: State, *, hold: bool,
@@ -71,7 +75,9 @@ class Executor:
         devices = self.registry.resolve(target)
         # What a device was before the scene is what the restore goes back to: right after
         # a start-up, give it the time to answer the state query before claiming over it.
-        await asyncio.gather(*(d.wait_reported(d.policy.confirm_timeout) for d in devices))
+        waiting = [d for d in devices if not d.has_reported]
+        if waiting:  # (no gather, no loop turn, when all have: the usual case)
+            await asyncio.gather(*(d.wait_reported(d.policy.confirm_timeout) for d in waiting))
         for device in devices:
             self.claims.claim(layer, priority, device.id, state, reported=device.state, hold=hold)
         self._save()
@@ -107,14 +113,14 @@ class Executor:
 
     async def release(
         self, layers: list[str], *, visit_id: str | None, step: str,
-        fallback: Mapping[str, State] | None = None,
+        fallback: Mapping[str, State] | None = None, defer_save: bool = False,
     ) -> tuple[int, dict[str, list[str]]]:
         """Drop layers' claims; set back only what changes.
 
         What a device was before the scene is unknown when it could not report (an IR
         air conditioner): `fallback` (target → state) says what to set it to then. Returns
         the number of commands, and per device the attributes left as they are for want of
-        either.
+        either. `defer_save`: the claims are saved with the caller's deferred writes.
         """
         reported = {d.id: dict(d.state) for d in self.registry.devices.values()}
         floors = self.claims.to_dict()["floors"]
@@ -126,7 +132,7 @@ class Executor:
         for layer in layers:
             for device_id, state in self.claims.release(layer, reported=reported).items():
                 changes.setdefault(device_id, {}).update(state)
-        self._save()
+        self._save(defer=defer_save)
         by_device = {d.id: dict(state) for target, state in (fallback or {}).items()
                      for d in self.registry.resolve(target)}
         unknown: dict[str, list[str]] = {}

@@ -16,9 +16,9 @@ the press itself once its announcement has gone out (controller/engine.py).
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from controller.db import Clock, Database, StepRow, utc_now
@@ -26,6 +26,9 @@ from controller.db import Clock, Database, StepRow, utc_now
 StepResult = Literal["ok", "failed", "skipped-late"]
 STEP_RESULTS: tuple[str, ...] = get_args(StepResult)
 MAX_KEY_LENGTH = 200  # the column's width
+# Core statements on the table: a claim is one plain INSERT, not a unit of work.
+_STEPS = cast(Table, StepRow.__table__)
+_MARK = _STEPS.update().where(_STEPS.c.visit_id == bindparam("v"), _STEPS.c.key == bindparam("k"))
 
 
 class UnclaimedStep(KeyError):
@@ -56,11 +59,11 @@ class StepLedger:
         row = {"visit_id": visit_id, "key": key, "claimed_at": self._clock()}
         if defer:
             claimed.add(key)
-            self._db.defer(lambda session: session.execute(insert(StepRow).values(**row)))
+            self._db.defer(lambda session: session.execute(_STEPS.insert(), row))
             return True
         try:
             with self._db.write() as session:
-                session.execute(insert(StepRow).values(**row))
+                session.execute(_STEPS.insert(), row)
         except IntegrityError:
             # Either the step is already claimed or the visit does not exist; tell which,
             # because an unknown visit is a bug, not a duplicate.
@@ -74,6 +77,10 @@ class StepLedger:
             return False
         claimed.add(key)
         return True
+
+    def commit(self) -> None:
+        """Commit the deferred claims (and every other deferred write) now."""
+        self._db.flush_deferred()
 
     def _keys(self, visit_id: str) -> set[str]:
         claimed = self._claimed.get(visit_id)
@@ -92,9 +99,8 @@ class StepLedger:
         if key not in self._keys(visit_id):
             raise UnclaimedStep(visit_id, key)
         at = self._clock()
-        self._db.defer(lambda session: session.execute(
-            update(StepRow).where(StepRow.visit_id == visit_id, StepRow.key == key)
-            .values(result=result, result_at=at)))
+        self._db.defer(lambda session: session.execute(_MARK, {
+            "v": visit_id, "k": key, "result": result, "result_at": at}))
 
     def done(self, visit_id: str) -> set[str]:
         """Every key claimed for the visit, finished or not."""

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -33,11 +33,16 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from controller.db import Clock, Database, VisitRow, VisitStatusRow, utc_now
 
+_VISITS = cast(Table, VisitRow.__table__)
+_HISTORY = cast(Table, VisitStatusRow.__table__)
+# Core statements, built once: the ORM's bulk UPDATE would look for the row among the
+# session's objects first, and a statement built per call is compiled per call.
+_SET_STATUS = _VISITS.update().where(_VISITS.c.id == bindparam("v"))
 DEFAULT_DURATION = timedelta(minutes=60)
 MAX_DURATION = timedelta(hours=12)  # longer than any reception; a typo more likely
 # How far in the past a start may lie and still be booked: "VIP now" books at the
@@ -435,14 +440,13 @@ class VisitBook:
             visit, status=status, updated_at=self._local(at), start=start,
             duration=visit.end - start, entered={**visit.entered, status: self._local(at)},
             cancel_reason=reason if status is S.CANCELLED else visit.cancel_reason)
-        values: dict[str, Any] = {"status": status.value, "updated_at": at, "start": start}
-        if status is S.CANCELLED:
-            values["cancel_reason"] = reason
+        values = {"v": visit_id, "status": status.value, "updated_at": at, "start_at": start,
+                  "cancel_reason": changed.cancel_reason}
 
         def write(session: Session) -> None:
-            session.execute(update(VisitRow).where(VisitRow.id == visit_id).values(**values))
-            session.execute(insert(VisitStatusRow).values(visit_id=visit_id,
-                                                          status=status.value, at=at))
+            session.execute(_SET_STATUS, values)
+            session.execute(_HISTORY.insert(), {"visit_id": visit_id, "status": status.value,
+                                                "at": at})
 
         if defer:
             self._db.defer(write)

@@ -135,6 +135,11 @@ class Device:
         """A command is in flight (its reports may still be on their way)."""
         return self._lock.locked()
 
+    @property
+    def has_reported(self) -> bool:
+        """Its first state report has come (wait_reported would return at once)."""
+        return self._reported.is_set() or self.assumed or not self.codec.query()
+
     async def wait_reported(self, timeout: float) -> bool:
         """Wait for the device's first state report (after start-up). False on timeout, and
         at once for a device that cannot report."""

@@ -44,6 +44,31 @@ PENDING_PUBLISH_WARNING = 5000
 __all__ = ["MqttSettings", "MqttTransport", "TransportUnavailable"]
 
 
+class PromptClient(aiomqtt.Client):
+    """aiomqtt's client, but a publish made in the event loop goes on the wire at once.
+
+    aiomqtt hands every outgoing packet to the loop as a writer callback, through
+    call_soon_threadsafe: the announcement for a button press waited two loop turns and a
+    wake-up of the loop's self-pipe before it was written (bench/, "Performance"). Here, on
+    the loop's own thread and outside paho's callbacks (the same condition paho itself uses
+    without an outside loop), paho writes it now; only what the socket does not take at once
+    is left to the writer callback.
+    """
+
+    def _on_socket_register_write(self, client: Any, userdata: Any, sock: Any) -> None:
+        try:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:  # paho's connecting thread
+            on_loop = False
+        lock = client._in_callback_mutex
+        if on_loop and lock.acquire(False):
+            lock.release()
+            client.loop_write()  # its end unregisters the writer (all sent) or keeps it asked
+            if not client.want_write():
+                return
+        super()._on_socket_register_write(client, userdata, sock)
+
+
 @dataclass(frozen=True, slots=True)
 class MqttSettings:
     host: str
@@ -162,7 +187,7 @@ class MqttTransport:
         tls_context = None
         if s.tls:
             tls_context = ssl.create_default_context(cafile=s.ca_file)
-        client = aiomqtt.Client(
+        client = PromptClient(
             s.host,
             s.port,
             username=s.username,
