@@ -178,12 +178,16 @@ class KeyValueRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+After = Callable[[], None]
+
+
 class _Deferred:
-    """Writes waiting for `Database.defer`'s timer, in the order they were handed over."""
+    """Writes waiting for `Database.defer`'s timer, in the order they were handed over,
+    each with what to do once it is committed."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.writes: list[Callable[[Session], object]] = []
+        self.writes: list[tuple[Callable[[Session], object], After | None]] = []
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -210,29 +214,28 @@ class Database:
     def write(self) -> Iterator[Session]:
         """A transaction that writes; committed on leaving, rolled back on an exception.
 
-        Deferred writes go first, in the same transaction, so the database sees every
-        write in the order it was made. On SQLite it starts with BEGIN IMMEDIATE, so it
-        holds the write lock from its first read and a check-then-insert inside it cannot
-        race another writer.
+        Deferred writes are committed first, in a transaction of their own (one refused
+        here, a booking say, must not take them with it), so the database sees every write
+        in the order it was made. On SQLite it starts with BEGIN IMMEDIATE, so it holds
+        the write lock from its first read and a check-then-insert inside it cannot race
+        another writer.
         """
-        with self._deferred.lock:
-            pending, self._deferred.writes = self._deferred.writes, []
+        self.flush_deferred()
         with self._writes() as session, session.begin():
-            for write in pending:
-                write(session)
             yield session
 
-    def defer(self, write: Callable[[Session], object]) -> None:
-        """Apply `write` within DEFER_S, with the writes deferred meanwhile, or with the
-        next `write()`, whichever comes first: for the few writes a button press makes,
-        so that its announcement goes out first (controller/engine.py says what a crash
-        in between means). Only for writes that cannot fail on a correct database."""
+    def defer(self, write: Callable[[Session], object], after: After | None = None) -> None:
+        """Apply `write` within DEFER_S, in one transaction with the writes deferred
+        meanwhile, or before the next `write()` or `read()`, whichever comes first; then
+        call `after`. For the writes of a button press, so that its announcement goes out
+        first (controller/engine.py says what a crash in between means), and for the event
+        log. Only for writes that cannot fail on a correct database."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop in this thread: nothing would flush it
             loop = None
         with self._deferred.lock:
-            self._deferred.writes.append(write)
+            self._deferred.writes.append((write, after))
             first = len(self._deferred.writes) == 1
         if loop is None:
             self.flush_deferred()
@@ -241,9 +244,16 @@ class Database:
 
     def flush_deferred(self) -> None:
         """Commit the deferred writes now (before a read, at shutdown)."""
-        if self._deferred.writes:
-            with self.write():
-                pass
+        if not self._deferred.writes:
+            return
+        with self._deferred.lock:
+            pending, self._deferred.writes = self._deferred.writes, []
+        with self._writes() as session, session.begin():
+            for write, _ in pending:
+                write(session)
+        for _, after in pending:
+            if after is not None:
+                after()
 
     def _flush_from_timer(self) -> None:
         try:

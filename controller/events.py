@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
@@ -30,8 +31,9 @@ from types import TracebackType
 from typing import Any, Self, cast
 
 from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
 
-from controller.db import Clock, Database, EventRow, to_utc, utc_now
+from controller.db import DEFER_S, Clock, Database, EventRow, to_utc, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +64,11 @@ _RAW = "_raw"  # marks an append_soon row whose detail is not yet JSON
 MAX_PAGE = 1000  # the largest `limit` a query may ask for
 # append_soon writes this late at most (seconds), with whatever else came meanwhile: a burst
 # of device events (200 lights commanded, then confirming) becomes a few transactions.
-COALESCE_S = 0.01
+COALESCE_S = DEFER_S
 DEFAULT_QUEUE = 256  # events a subscriber may fall behind before losing the oldest
 REDACTED = "REDACTED"
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
+_SECRET = re.compile("|".join(_SECRET_WORDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +99,7 @@ def _redact(value: Any) -> Any:
     if isinstance(value, dict):
         return {
             key: REDACTED
-            if any(word in str(key).lower() for word in _SECRET_WORDS)
+            if _SECRET.search(str(key).lower())
             else _redact(item)
             for key, item in value.items()
         }
@@ -160,6 +163,7 @@ class EventLog:
         self._subscribers: weakref.WeakSet[Subscription] = weakref.WeakSet()
         self._lock = threading.Lock()  # append may come from a worker thread
         self._pending: list[dict[str, Any]] = []  # append_soon's rows, not written (_lock)
+        self._written: list[Event] = []  # written, not yet handed to subscribers (_lock)
 
     def append(
         self,
@@ -195,17 +199,13 @@ class EventLog:
         row = {"at": to_utc(self._clock()), "kind": kind, "visit_id": visit_id,
                "source": source, "device_id": device_id, "detail": dict(detail or {}),
                "result": result, _RAW: True}
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop in this thread: nothing would flush it
-            self._write([row])
-            return
         with self._lock:
             self._pending.append(row)
             first = len(self._pending) == 1
         if first:
-            # A timer: the commands published meanwhile leave before their events are written.
-            loop.call_later(COALESCE_S, self.flush)
+            # With the database's other deferred writes, after the commands published
+            # meanwhile have left; then handed to the subscribers.
+            self._db.defer(self._insert_pending, self._deliver_written)
 
     def _row(self, kind: str, visit_id: str | None, source: str | None, device_id: str | None,
              detail: Mapping[str, Any] | None, result: str | None, at: datetime | None,
@@ -233,28 +233,44 @@ class EventLog:
     def flush(self) -> None:
         """Write what append_soon holds now (at shutdown); never raises."""
         try:
-            self._write([])
-        except Exception:  # called by the loop's timer: nobody to raise to
+            self._db.flush_deferred()
+        except Exception:
             log.exception("could not write %d events", len(self._pending))
 
-    def _write(self, rows: list[dict[str, Any]]) -> list[Event]:
-        """The pending events, then `rows`, in one transaction, in that order."""
+    def _insert_pending(self, session: Session) -> None:
         with self._lock:
-            rows, self._pending = [*self._pending, *rows], []
+            rows, self._pending = self._pending, []
+        written = self._insert(session, rows)
+        with self._lock:
+            self._written += written
+
+    def _deliver_written(self) -> None:
+        with self._lock:
+            events, self._written = self._written, []
+        self._deliver_all(events)
+
+    def _insert(self, session: Session, rows: list[dict[str, Any]]) -> list[Event]:
         if not rows:
             return []
         rows = [self._stored(row) if row.get(_RAW) else row for row in rows]
+        # One INSERT for them all (SQLAlchemy's insertmanyvalues), ids back in order.
+        ids = session.execute(_INSERT, rows).scalars().all()
+        return [Event(id=i, detail=row["detail"] or {}, **{k: row[k] for k in _FIELDS})
+                for i, row in zip(ids, rows, strict=True)]
+
+    def _write(self, rows: list[dict[str, Any]]) -> list[Event]:
+        """`rows` in one transaction, after what append_soon holds (Database.write)."""
         with self._db.write() as session:
-            # One INSERT for them all (SQLAlchemy's insertmanyvalues), ids back in order.
-            ids = session.execute(_INSERT, rows).scalars().all()
-        events = [Event(id=i, detail=row["detail"] or {}, **{k: row[k] for k in _FIELDS})
-                  for i, row in zip(ids, rows, strict=True)]
+            events = self._insert(session, rows)
+        self._deliver_all(events)
+        return events
+
+    def _deliver_all(self, events: list[Event]) -> None:
         with self._lock:
             subscribers = list(self._subscribers)
         for event in events:
             for subscriber in subscribers:
                 self._deliver(subscriber, event)
-        return events
 
     def query(
         self,
@@ -270,7 +286,6 @@ class EventLog:
         """Events with since <= at < until, newest first, at most `limit` of them."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValueError(f"limit must be 1 to {MAX_PAGE}")
-        self._write([])  # what append_soon holds is part of the log already
         query = select(EventRow).order_by(EventRow.id.desc()).limit(limit)
         if since is not None:
             query = query.where(EventRow.at >= to_utc(since))

@@ -21,10 +21,11 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 def stored(db: Database) -> list[tuple[int, str, str | None]]:
-    """What is in the table itself (query() would write the pending events first)."""
-    with db.read() as session:
-        rows = session.scalars(select(EventRow).order_by(EventRow.id))
-        return [(r.id, r.kind, r.device_id) for r in rows]
+    """What is in the table itself (db.read() and query() write what is deferred first)."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(EventRow.id, EventRow.kind, EventRow.device_id)
+                            .order_by(EventRow.id))
+        return [(i, kind, device) for i, kind, device in rows]
 
 
 async def test_written_together_after_a_moment_and_fed_live(db: Database) -> None:
