@@ -64,8 +64,10 @@ class Executor:
         if defer:
             saved = self.claims.to_dict()
             self.db.defer(lambda session: self.db.save_value(CLAIMS_KEY, saved, session))
-        else:
-            self.db.save_value(CLAIMS_KEY, self.claims.to_dict())
+        else:  # now, in one commit with what is deferred (a cue's claim of its step)
+            saved = self.claims.to_dict()
+            self.db.defer(lambda session: self.db.save_value(CLAIMS_KEY, saved, session))
+            self.db.flush_deferred()
 
     async def apply(
         self, layer: str, priority: int, target: str, state: State, *, hold: bool,
