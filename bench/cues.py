@@ -22,8 +22,8 @@ from bench.procs import DAEMON_READY, Child, python_module, vipctl_run
 from bench.stats import Row, distribution, summary
 from bench.visits import Planned, insert_visits, visit_id
 from bench.wire import BenchClient
-from controller.db import open_database
-from controller.visits import VisitStatus
+from controller.store.database import open_database
+from controller.store.visits import VisitStatus
 from tests.broker import Mosquitto
 
 LIGHTS = 50  # the cues cycle through this many lights

@@ -17,12 +17,13 @@ import signal
 import sys
 from pathlib import Path
 
-from controller.cli_run import load_scene_for, load_site_file
+from controller.config.scene import load_scene_for
+from controller.config.site import load_site
 from controller.daemon import Daemon
 
 
 async def main(site_path: str, scene_path: str, dump_path: str) -> None:
-    site = load_site_file(Path(site_path))
+    site = load_site(Path(site_path))
     scene = load_scene_for(site, Path(scene_path))
     daemon = Daemon(site, scene)
     dumps = 0

@@ -19,8 +19,8 @@ from pathlib import Path
 from bench import sitegen
 from bench.procs import python_module
 from bench.stats import Row
+from controller.config.site import load_site
 from controller.daemon import Daemon
-from controller.site_config import load_site
 from scenes.loader import load_scene
 from tests.broker import Mosquitto
 

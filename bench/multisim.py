@@ -17,7 +17,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from bench.wire import BenchClient
-from controller.site_config import load_site
+from controller.config.site import load_site
 from devices.model import prefixed, unprefixed
 from simulators.base import SimulatedDevice
 from simulators.site import make_simulator

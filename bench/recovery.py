@@ -21,10 +21,11 @@ from typing import Any, Protocol, runtime_checkable
 from bench import sitegen
 from bench.procs import Child, vipctl_run
 from bench.stats import Row
+from controller.config.site import load_site
 from controller.daemon import teardown_of
-from controller.db import open_database
-from controller.site_config import load_site
-from controller.visits import VisitBook, VisitRequest
+from controller.store.book import VisitBook
+from controller.store.database import open_database
+from controller.store.requests import VisitRequest
 from devices.model import StateValue, matches
 from scenes.loader import load_scene
 from simulators.site import SiteSimulators

@@ -12,7 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-from controller.site_config import load_site
+from controller.config.site import load_site
 from simulators.site import SiteSimulators
 from simulators.vipctl_intercom import VipctlIntercomGateway
 

@@ -20,8 +20,8 @@ from bench import sitegen
 from bench.procs import Child, python_module, vipctl_run
 from bench.stats import Row
 from bench.visits import Planned, insert_visits, visit_id
-from controller.db import open_database
-from controller.visits import VisitStatus
+from controller.store.database import open_database
+from controller.store.visits import VisitStatus
 from scenes.loader import load_scene
 from tests.broker import Mosquitto, free_port
 

@@ -20,7 +20,7 @@ from typing import Any
 from bench import sitegen
 from bench.procs import Child, python_module
 from bench.stats import Row
-from controller.site_config import load_site
+from controller.config.site import load_site
 from devices.conventions.registry import make_codec
 from devices.model import matches
 from tests.broker import Mosquitto

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
-from controller.db import Database, StepRow, VisitRow, VisitStatusRow
-from controller.visits import VisitStatus
+from controller.store.database import Database
+from controller.store.tables import StepRow, VisitRow, VisitStatusRow
+from controller.store.visits import VisitStatus
 
 S = VisitStatus
 # The statuses a visit passes through to reach each one, in order.

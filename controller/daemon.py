@@ -1,29 +1,35 @@
-"""Start-up, supervision and shutdown of everything vipctl runs in one asyncio process."""
+"""Start-up, supervision and shutdown of everything vipctl runs in one asyncio process.
+
+The daemon wires the layers: the store (database, visits, ledger, event log), the devices
+(MQTT, serial and local players, one registry), the engine (claims writer, announcer, media
+watch, the engine itself); the API and the CLI sit on top of it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
-from controller.db import Database, open_database
-from controller.engine import Engine
-from controller.events import EventLog
-from controller.executor import Executor
-from controller.ledger import StepLedger
-from controller.media_watch import MediaWatch
-from controller.site_config import SiteConfig
-from controller.tasks import cancel_all
-from controller.visits import VisitBook, VisitRequest
+from common.tasks import TaskSet
+from controller.config.site import SiteConfig
+from controller.engine.announcer import Announcer
+from controller.engine.context import CurrentVisit
+from controller.engine.engine import Engine
+from controller.engine.executor import Executor
+from controller.engine.media_watch import MediaWatch
+from controller.store.book import VisitBook
+from controller.store.database import Database, open_database
+from controller.store.events import EventLog
+from controller.store.ledger import StepLedger
+from controller.store.requests import VisitRequest
 from devices.device import DeviceEvent
 from devices.local.site import LocalSite
 from devices.registry import DeviceRegistry
+from devices.serial_site import SerialSite
 from devices.transports.mqtt import MqttSettings, MqttTransport
-from devices.transports.serial_config import SerialSite
 from scenes.model import Scene
 
 log = logging.getLogger(__name__)
@@ -85,15 +91,19 @@ class Daemon:
             transports={**self.local.transports, **self.serial.transports},
         )
         self.serial.attach(self.registry.devices)
+        # The visit under way: set by the engine, read by whoever files events under it.
+        self.current = CurrentVisit()
         self.executor = Executor(registry=self.registry, events=self.events, db=self.db,
-                                 duck={d: s.duck for d, s in site.devices.items() if s.duck})
-        self.media_watch = MediaWatch(self.registry, self.events,
-                                      current_visit=lambda: self.executor.current_visit())
+                                 current=self.current)
+        self.announcer = Announcer(self.registry, self.events, self.executor,
+                                   duck={d: s.duck for d, s in site.devices.items() if s.duck})
+        self.media_watch = MediaWatch(self.registry, self.events, current=self.current)
         self.engine = Engine(
-            scene=scene, executor=self.executor, book=self.book, ledger=self.ledger,
-            events=self.events, tz=self.tz, clock=self.clock, speed=speed,
+            scene=scene, executor=self.executor, announcer=self.announcer, book=self.book,
+            ledger=self.ledger, events=self.events, tz=self.tz, clock=self.clock, speed=speed,
+            current=self.current,
         )
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet("daemon", logger=log)
         self._started = False
         self.stopping = asyncio.Event()
         for device_id, spec in site.devices.items():
@@ -117,16 +127,22 @@ class Daemon:
                  self.site.site.name, len(self.registry.devices), self.speed)
 
     async def stop(self) -> None:
-        """Stop in reverse order of start. Idempotent."""
+        """Stop what runs on top first: presses in flight, the engine's clock and steps,
+        the announcer and the claims writer; then the devices and their connections (the
+        local players before the MQTT connection their PTT relays use); the database
+        last. Idempotent."""
         if not self._started:
             return
         self._started = False
-        await cancel_all(list(self._tasks))
+        await self._tasks.stop()
         await self.engine.stop()
+        await self.announcer.close()
         await self.executor.close()
         await self.local.stop()
         await self.transport.close()
         await self.serial.stop()
+        for device in self.registry.devices.values():
+            await device.close()
         # Events of devices going away (a local player's "offline") come after the executor's
         # flush: write them before the database goes.
         self.events.flush()
@@ -139,14 +155,10 @@ class Daemon:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def run_until_signalled(self) -> None:
-        """Run until SIGTERM or SIGINT, then shut down cleanly."""
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, self.stopping.set)
-        async with self:
-            await self.stopping.wait()
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run `coro` in the background until it ends or the daemon stops (an announcement
+        the API does not wait for)."""
+        self._tasks.spawn(coro, name)
 
     # --- buttons ---------------------------------------------------------------------------
 
@@ -159,9 +171,7 @@ class Daemon:
         if trigger is None:
             return
         source = f"button:{event.device_id}"
-        task = asyncio.ensure_future(self.press(str(trigger), source=source))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self.press(str(trigger), source=source), f"press:{trigger}")
 
     async def press(self, trigger: str, *, source: str) -> str:
         """A trigger from any source (button, API, CLI): the one path for all of them."""

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from common.yamlconf import FieldError
 from devices.conventions.coolmaster import CoolMasterOptions
 from devices.conventions.dmx import DmxOptions
 from devices.conventions.modbus_intesis import IntesisModbusOptions
@@ -25,7 +26,6 @@ from devices.conventions.vipctl_media import VipctlMediaOptions
 from devices.conventions.zigbee2mqtt import Zigbee2MqttOptions
 from devices.local.config import LocalBinding
 from devices.model import Kind
-from devices.yamlconf import FieldError
 
 # The options of any MQTT convention; which one is chosen by its `convention:` value.
 MqttOptions = TasmotaOptions | Zigbee2MqttOptions | VipctlMediaOptions | VipctlIntercomOptions

@@ -11,24 +11,15 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from common.tasks import TaskSet
+from devices.capabilities import attributes_of
 from devices.conventions.base import Codec
-from devices.model import (
-    ANNOUNCE_FAILED,
-    ANNOUNCED,
-    ATTRIBUTES,
-    Announcement,
-    DecodeError,
-    Kind,
-    Message,
-    State,
-    StateValue,
-    UnsupportedCommand,
-    matches,
-)
+from devices.errors import DecodeError, UnsupportedCommand
+from devices.model import ANNOUNCED, CommandResult, Kind, Message, State, StateValue, matches
 from devices.transports.base import Transport, TransportUnavailable
 
 log = logging.getLogger(__name__)
@@ -37,9 +28,6 @@ log = logging.getLogger(__name__)
 GARBAGE_LOG_INTERVAL_S = 60.0
 # How much of a garbage payload goes into the log: enough to recognise, never a megabyte.
 GARBAGE_EXCERPT_BYTES = 120
-# Speaking takes time: an announcement's confirmation waits this much per character on top
-# of the command timeout (Mandarin TTS reads about 4-5 characters per second).
-SPEECH_S_PER_CHAR = 0.3
 
 
 class Policy(Protocol):
@@ -64,17 +52,6 @@ class DeviceEvent:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    device_id: str
-    desired: dict[str, Any]
-    ok: bool
-    attempts: int
-    elapsed: float  # seconds from the first send to confirmation or giving up
-    assumed: bool = False  # the device cannot report; trusted, not confirmed
-    reason: str = ""
-
-
 Listener = Callable[[DeviceEvent], None]
 
 
@@ -87,7 +64,12 @@ class _Waiter:
 
 
 class Device:
-    """One configured device, bound to its codec and its transport (MQTT or a serial port)."""
+    """One configured device, bound to its codec and its transport (MQTT or a serial port).
+
+    The machinery every kind shares: the last reported state, availability, and commands
+    confirmed by a fresh report. What a kind can do on top is its capability
+    (devices/capabilities.py), implemented in devices/kinds.py.
+    """
 
     def __init__(
         self,
@@ -118,7 +100,7 @@ class Device:
         self._waiters: list[_Waiter] = []
         self._lock = asyncio.Lock()
         self._garbage_logged: dict[str, float] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(f"device:{device_id}", logger=log)
         self._reported = asyncio.Event()
 
     def attach(self) -> None:
@@ -159,7 +141,9 @@ class Device:
         except DecodeError as exc:
             self._garbage(topic, exc.reason, payload)
             return
-        except Exception as exc:  # a codec bug must not kill the connection either
+        except Exception as exc:
+            # A bug in vipctl, not garbage from the device: its traceback goes to the log.
+            log.exception("%s: the %s codec failed on %s", self.id, self.codec.convention, topic)
             self._garbage(topic, f"decoder error {type(exc).__name__}: {exc}", payload)
             return
         if update is None:
@@ -169,7 +153,7 @@ class Device:
             self.available = update.available
             self._emit("availability", available=update.available)
             if update.available and was is False:
-                self.spawn(self.refresh())
+                self.spawn(self.refresh(), "refresh")
         if update.state:
             changed = {k: v for k, v in update.state.items() if self.state.get(k) != v}
             self.state.update(update.state)
@@ -197,7 +181,7 @@ class Device:
 
     def _on_connection(self, up: bool) -> None:
         if up:
-            self.spawn(self.refresh())
+            self.spawn(self.refresh(), "refresh")
 
     # --- outgoing ----------------------------------------------------------------------
 
@@ -212,7 +196,7 @@ class Device:
 
     def check(self, desired: State) -> None:
         """Raise UnsupportedCommand if this device cannot be set to `desired`."""
-        allowed = ATTRIBUTES[self.kind]
+        allowed = attributes_of(self.kind)
         for attribute in desired:
             if attribute not in allowed:
                 raise UnsupportedCommand(self.id, attribute, f"a {self.kind} has no {attribute}")
@@ -224,16 +208,6 @@ class Device:
         return await self._run_confirmed(
             dict(desired), messages, self.codec.confirmation(desired),
             self.policy.confirm_timeout, what="command",
-        )
-
-    async def announce(self, announcement: Announcement) -> CommandResult:
-        """Have an intercom say something; confirmed once the gateway reports it played."""
-        messages = self.codec.announce(announcement)
-        timeout = self.policy.confirm_timeout + SPEECH_S_PER_CHAR * len(announcement.text)
-        return await self._run_confirmed(
-            {"announce": announcement.text, "id": announcement.id}, messages,
-            {ANNOUNCED: announcement.id}, timeout, what="announcement",
-            fails={ANNOUNCE_FAILED: announcement.id},
         )
 
     async def _run_confirmed(
@@ -339,11 +313,13 @@ class Device:
             except Exception:
                 log.exception("%s: listener failed on %s", self.id, kind)
 
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run a background job tied to this device, keeping a strong reference."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro, name)
+
+    async def close(self) -> None:
+        """Stop the device's background jobs (a state query in flight)."""
+        await self._tasks.stop()
 
     def snapshot(self) -> dict[str, Any]:
         """What the API and status commands show."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Kind = Literal["light", "switch", "climate", "media", "intercom", "button"]
 KINDS: tuple[Kind, ...] = ("light", "switch", "climate", "media", "intercom", "button")
@@ -30,20 +30,11 @@ LOOP = "loop"  # bool
 VOLUME = "volume"  # int, 0-100 percent
 ANNOUNCED = "announced"  # str, id of the last announcement an intercom has finished
 ANNOUNCE_FAILED = "failed"  # str, id of the last announcement an intercom could not play
+ERROR = "error"  # str, why a media player is not doing what it was asked ("" when fine); reported
 
 CLIMATE_MODES = ("off", "cool", "heat", "auto", "dry", "fan_only")
 FAN_SPEEDS = ("auto", "low", "medium", "high")
 PLAYBACK_STATES = ("playing", "paused", "stopped")
-
-# Which attributes a kind may be commanded with. Buttons are read-only: they send events.
-ATTRIBUTES: dict[Kind, frozenset[str]] = {
-    "light": frozenset({POWER, BRIGHTNESS}),
-    "switch": frozenset({POWER}),
-    "climate": frozenset({POWER, MODE, SETPOINT, FAN}),
-    "media": frozenset({POWER, PLAYBACK, MEDIA, LOOP, VOLUME}),
-    "intercom": frozenset(),
-    "button": frozenset(),
-}
 
 # Button actions as vipctl names them, whatever the vendor calls them.
 BUTTON_ACTIONS = ("single", "double", "hold")
@@ -73,36 +64,25 @@ class Announcement:
 
 
 @dataclass(frozen=True, slots=True)
+class CommandResult:
+    """How a command (or an announcement) to one device ended."""
+
+    device_id: str
+    desired: dict[str, Any]
+    ok: bool
+    attempts: int
+    elapsed: float  # seconds from the first send to confirmation or giving up
+    assumed: bool = False  # the device cannot report; trusted, not confirmed
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Update:
     """What one incoming message said about a device. Empty fields mean "not mentioned"."""
 
     state: Mapping[str, StateValue] = field(default_factory=dict)
     available: bool | None = None
     event: str | None = None  # a button action, one of BUTTON_ACTIONS
-
-
-class DeviceError(Exception):
-    """Root of the device layer's exceptions."""
-
-
-class DecodeError(DeviceError):
-    """A device sent something that does not follow its convention."""
-
-    def __init__(self, topic: str, reason: str, payload: bytes = b"") -> None:
-        super().__init__(f"{topic}: {reason}")
-        self.topic = topic
-        self.reason = reason
-        self.payload = payload
-
-
-class UnsupportedCommand(DeviceError):
-    """A command names an attribute this device or convention cannot set."""
-
-    def __init__(self, device_id: str, attribute: str, reason: str = "") -> None:
-        detail = f": {reason}" if reason else ""
-        super().__init__(f"{device_id}: cannot set {attribute!r}{detail}")
-        self.device_id = device_id
-        self.attribute = attribute
 
 
 def matches(reported: State, wanted: State) -> bool:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from devices.capabilities import Capability
 from devices.conventions.base import ConventionOptions
 from devices.conventions.registry import make_codec
-from devices.device import CommandResult, Device, Listener, Policy
-from devices.model import DeviceError, Kind, State
+from devices.device import Device, Listener, Policy
+from devices.errors import NotCapable, UnknownTarget
+from devices.kinds import make_device
+from devices.model import CommandResult, Kind, State
 from devices.transports.base import Transport
+
+C = TypeVar("C", bound=Capability)
 
 
 class DeviceSpec(Protocol):
@@ -24,12 +29,6 @@ class DeviceSpec(Protocol):
     def binding(self) -> ConventionOptions: ...
     @property
     def optimistic(self) -> bool: ...
-
-
-class UnknownTarget(DeviceError):
-    def __init__(self, target: str) -> None:
-        super().__init__(f"no device or group named {target!r}")
-        self.target = target
 
 
 class DeviceRegistry:
@@ -52,7 +51,7 @@ class DeviceRegistry:
         every other device uses `transport`."""
         own = transports or {}
         devices = [
-            Device(
+            make_device(
                 device_id,
                 kind=spec.kind,
                 codec=make_codec(device_id, spec.kind, spec.binding),
@@ -73,7 +72,22 @@ class DeviceRegistry:
         try:
             return self.devices[device_id]
         except KeyError:
-            raise UnknownTarget(device_id) from None
+            raise UnknownTarget(device_id, self.devices) from None
+
+    def get(self, device_id: str, capability: type[C]) -> C:
+        """The device as `capability` (Intercom, MediaPlayer…); NotCapable if it is not."""
+        device = self[device_id]
+        if not isinstance(device, capability):
+            raise NotCapable(device_id, device.kind, capability.capability)
+        return device
+
+    def having(self, capability: type[C]) -> dict[str, C]:
+        """Every device with `capability`, by id."""
+        found: dict[str, C] = {}
+        for device_id, device in self.devices.items():
+            if isinstance(device, capability):
+                found[device_id] = device
+        return found
 
     def resolve(self, target: str) -> list[Device]:
         """A device id or a group name → the devices it means."""
@@ -81,7 +95,7 @@ class DeviceRegistry:
             return [self.devices[target]]
         if target in self.groups:
             return [self.devices[i] for i in self.groups[target]]
-        raise UnknownTarget(target)
+        raise UnknownTarget(target, [*self.devices, *self.groups])
 
     async def command(self, target: str, desired: State) -> list[CommandResult]:
         """Command a device or every member of a group at once; results in group order."""

@@ -25,8 +25,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from common.yamlconf import FieldError, Loc
 from devices.model import CLIMATE_MODES, FAN_SPEEDS, PLAYBACK_STATES, StateValue
-from devices.yamlconf import FieldError, Loc
 from scenes.offsets import ANCHORS, TRIGGERS, At, AtField, Late, LateField, UntilField
 from scenes.templates import TemplateError, check_template
 
@@ -54,6 +54,17 @@ def check_target(value: str, info: ValidationInfo) -> str:
         close = difflib.get_close_matches(value, sorted(known), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise fail("unknown_target", f"{value!r} is not a device or group of this site{hint}")
+    return value
+
+
+def check_intercom(value: str, info: ValidationInfo) -> str:
+    """A target that must be able to speak (an announcement's, a reminder's intercom)."""
+    check_target(value, info)
+    intercoms = (info.context or {}).get("intercoms")
+    if intercoms is not None and value not in intercoms:
+        can = ", ".join(sorted(intercoms)) or "none"
+        raise fail("not_an_intercom", f"{value!r} cannot speak: it is not an intercom "
+                   f"(this site's intercoms: {can})")
     return value
 
 
@@ -138,7 +149,7 @@ class Announce(Strict):
     intercom: str | None = None  # None: the scene's default intercom
 
     _text = field_validator("text")(check_text)
-    _intercom = field_validator("intercom")(check_target)
+    _intercom = field_validator("intercom")(check_intercom)
 
 
 class Remind(Strict):
@@ -150,7 +161,7 @@ class Remind(Strict):
     intercom: str | None = None
 
     _text = field_validator("text")(check_text)
-    _intercom = field_validator("intercom")(check_target)
+    _intercom = field_validator("intercom")(check_intercom)
 
     @field_validator("audience", mode="before")
     @classmethod
@@ -240,7 +251,7 @@ class AnnouncementDefaults(Strict):
     priority: Priority = DEFAULT_ANNOUNCE_PRIORITY
     lang: str = DEFAULT_LANG
 
-    _intercom = field_validator("intercom")(check_target)
+    _intercom = field_validator("intercom")(check_intercom)
 
 
 class Scene(Strict):

@@ -43,7 +43,7 @@ def record(name: str) -> LineRecord:
         return RECORDS.setdefault(name, LineRecord())
 
 
-class Serial(protocol_loop.Serial):  # type: ignore[misc]
+class Serial(protocol_loop.Serial):
     def from_url(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme != "pttloop" or not parts.netloc:

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 from devices.conventions.base import ConventionOptions
 from devices.conventions.coolmaster import CoolMasterOptions
 from devices.conventions.modbus_intesis import IntesisModbusOptions
-from devices.transports.serial_config import SerialPortConfig, serial_bindings
-from devices.transports.serial_protocol import SerialOptions
+from devices.conventions.serial_base import SerialOptions
+from devices.serial_site import SerialPortConfig, serial_bindings
 from simulators.coolmaster import CoolMasterSimulator
 from simulators.dmx import DmxWidgetSimulator
 from simulators.modbus_intesis import IntesisModbusSimulator

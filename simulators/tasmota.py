@@ -15,6 +15,7 @@ import time
 from datetime import datetime
 from typing import Any, ClassVar
 
+from devices.capabilities import attributes_of
 from devices.conventions.tasmota import (
     CLIMATE_DEFAULTS,
     OFFLINE,
@@ -28,7 +29,6 @@ from devices.conventions.tasmota import (
     parse_ir_temp,
 )
 from devices.model import (
-    ATTRIBUTES,
     BRIGHTNESS,
     FAN,
     MODE,
@@ -124,7 +124,7 @@ class TasmotaDevice(SimulatedDevice):
         return None
 
     def check_local(self, state: State) -> None:
-        unknown = set(state) - ATTRIBUTES[self.kind]
+        unknown = set(state) - attributes_of(self.kind)
         if unknown:
             raise ValueError(f"{self.device_id}: a {self.kind} has no {sorted(unknown)}")
 

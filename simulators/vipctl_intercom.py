@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import aiomqtt
 
+from devices.announcements import AnnouncementQueue
 from devices.conventions.vipctl_intercom import (
     EVENT,
     QUEUE,
     SAY,
     SPEAKING,
     STATUS,
-    AnnouncementQueue,
     IntercomEvent,
     RefusedSay,
     VipctlIntercomOptions,

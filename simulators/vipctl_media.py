@@ -28,17 +28,8 @@ from devices.conventions.vipctl_media import (
     decode_command,
     encode_state,
 )
-from devices.model import (
-    LOOP,
-    MEDIA,
-    PLAYBACK,
-    POWER,
-    VOLUME,
-    DecodeError,
-    Kind,
-    Message,
-    StateValue,
-)
+from devices.errors import DecodeError
+from devices.model import LOOP, MEDIA, PLAYBACK, POWER, VOLUME, Kind, Message, StateValue
 from simulators.base import SimulatedDevice
 from simulators.vipctl_intercom import cancel_and_wait
 

@@ -21,6 +21,7 @@ from devices.conventions.zigbee2mqtt import (
     to_wire,
     vendor_action,
 )
+from devices.errors import DecodeError
 from devices.model import (
     BRIGHTNESS,
     BUTTON_ACTIONS,
@@ -28,7 +29,6 @@ from devices.model import (
     MODE,
     POWER,
     SETPOINT,
-    DecodeError,
     Kind,
     Message,
     StateValue,

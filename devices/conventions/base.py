@@ -9,17 +9,30 @@ simulators in simulators/ reuse the same module to play the device's side.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar, Generic, TypeVar
+from typing import Annotated, ClassVar, Generic, NamedTuple, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from devices.model import Announcement, Kind, Message, State, UnsupportedCommand, Update
+from devices.model import Announcement, Kind, Message, State, Update
+
+
+class WireAddress(NamedTuple):
+    """Where a device is on the wire: `field` of its options names it (for an error),
+    `text` says it to people (check-config), and no two devices of a site share `key`."""
+
+    field: str
+    text: str
+    key: tuple[object, ...]
 
 
 class ConventionOptions(BaseModel):
     """Options common to every convention's block in the site config (`mqtt:`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @abstractmethod
+    def wire_address(self) -> WireAddress:
+        """Where the device is on the wire."""
 
 
 OptionsT = TypeVar("OptionsT", bound=ConventionOptions)
@@ -64,9 +77,23 @@ class Codec(ABC, Generic[OptionsT]):
         Raises DecodeError for payloads that break the convention.
         """
 
+
+
+class IntercomCodec(Codec[OptionsT]):
+    """A convention for intercoms: it also says how an announcement goes on the wire and
+    which report proves it was played (not only received), or failed."""
+
+    @abstractmethod
     def announce(self, announcement: Announcement) -> list[Message]:
-        """Messages that make an intercom say something. Only intercom conventions override."""
-        raise UnsupportedCommand(self.device_id, "announce", f"{self.convention} has no intercom")
+        """Messages that make the intercom say `announcement`. Raises UnsupportedCommand."""
+
+    @abstractmethod
+    def announcement_confirmation(self, announcement: Announcement) -> State:
+        """The reported state that proves `announcement` was played."""
+
+    @abstractmethod
+    def announcement_failure(self, announcement: Announcement) -> State:
+        """The reported state that says `announcement` could not be played."""
 
 
 def check_topic_part(value: str) -> str:
@@ -76,3 +103,7 @@ def check_topic_part(value: str) -> str:
     if value.startswith("/") or value.endswith("/") or "//" in value:
         raise ValueError(f"{value!r} has an empty topic level")
     return value
+
+
+# A topic, or a name put inside one (a Zigbee2MQTT friendly_name), in a configuration file.
+TopicPart = Annotated[str, AfterValidator(check_topic_part)]

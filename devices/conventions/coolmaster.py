@@ -24,26 +24,25 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from devices.conventions.serial_base import (
+    Framing,
+    SerialCodec,
+    SerialOptions,
+    is_link_topic,
+    link_state,
+)
+from devices.errors import DecodeError, UnsupportedCommand
 from devices.model import (
     FAN,
     FAN_SPEEDS,
     MODE,
     POWER,
     SETPOINT,
-    DecodeError,
     Kind,
     Message,
     State,
     StateValue,
-    UnsupportedCommand,
     Update,
-)
-from devices.transports.serial_protocol import (
-    Framing,
-    SerialCodec,
-    SerialOptions,
-    is_link_topic,
-    link_state,
 )
 
 # Line terminator of commands and reply lines (PRM 6.1.1), and the prompt after each reply.

@@ -18,24 +18,15 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from devices.model import (
-    BRIGHTNESS,
-    POWER,
-    DecodeError,
-    Kind,
-    Message,
-    State,
-    StateValue,
-    UnsupportedCommand,
-    Update,
-)
-from devices.transports.serial_protocol import (
+from devices.conventions.serial_base import (
     Framing,
     SerialCodec,
     SerialOptions,
     is_link_topic,
     link_state,
 )
+from devices.errors import DecodeError, UnsupportedCommand
+from devices.model import BRIGHTNESS, POWER, Kind, Message, State, StateValue, Update
 
 SOM, EOM = 0x7E, 0xE7  # start and end of message delimiters
 LABEL_SEND_DMX = 6

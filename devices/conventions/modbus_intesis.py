@@ -28,26 +28,25 @@ from devices.conventions.modbus_rtu import (
     to_signed,
     write_register,
 )
+from devices.conventions.serial_base import (
+    Framing,
+    SerialCodec,
+    SerialOptions,
+    is_link_topic,
+    link_state,
+)
+from devices.errors import DecodeError, UnsupportedCommand
 from devices.model import (
     FAN,
     FAN_SPEEDS,
     MODE,
     POWER,
     SETPOINT,
-    DecodeError,
     Kind,
     Message,
     State,
     StateValue,
-    UnsupportedCommand,
     Update,
-)
-from devices.transports.serial_protocol import (
-    Framing,
-    SerialCodec,
-    SerialOptions,
-    is_link_topic,
-    link_state,
 )
 
 REG_ONOFF, REG_MODE, REG_FAN, REG_SETPOINT = 0, 1, 2, 4

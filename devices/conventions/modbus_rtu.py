@@ -16,7 +16,7 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterResponse,
 )
 
-from devices.model import DecodeError
+from devices.errors import DecodeError
 
 # Modbus exception codes (Modbus Application Protocol V1.1b3, section 7).
 EXCEPTION_NAMES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value",

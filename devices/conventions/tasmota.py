@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import AfterValidator
-
-from devices.conventions.base import Codec, ConventionOptions, check_topic_part
+from devices.capabilities import attributes_of
+from devices.conventions.base import Codec, ConventionOptions, TopicPart, WireAddress
+from devices.errors import DecodeError, UnsupportedCommand
 from devices.model import (
-    ATTRIBUTES,
     BRIGHTNESS,
     CLIMATE_MODES,
     FAN,
@@ -34,22 +33,24 @@ from devices.model import (
     MODE,
     POWER,
     SETPOINT,
-    DecodeError,
     Kind,
     Message,
     State,
     StateValue,
-    UnsupportedCommand,
     Update,
 )
 
 
 class TasmotaOptions(ConventionOptions):
     convention: Literal["tasmota"]
-    topic: Annotated[str, AfterValidator(check_topic_part)]  # the device's %topic%
+    topic: TopicPart  # the device's %topic%
     relay: int | None = None  # POWER<n> on multi-relay devices; None means plain POWER
     irhvac_vendor: str | None = None  # climate behind an IR blaster: IRHVAC "Vendor"
     irhvac_model: str | None = None  # IRHVAC "Model", for vendors with protocol variants
+
+    def wire_address(self) -> WireAddress:
+        relay = "" if self.relay is None else f" (relay {self.relay})"
+        return WireAddress("topic", self.topic + relay, (self.convention, self.topic, self.relay))
 
 
 # Tasmota's own MQTT buffer is about 1.2 kB (MAX_PACKET_SIZE 1200, Status 6); anything far
@@ -291,7 +292,7 @@ class TasmotaCodec(Codec[TasmotaOptions]):
 
     def _check_attributes(self, desired: State) -> None:
         for key in desired:
-            if key not in ATTRIBUTES[self.kind]:
+            if key not in attributes_of(self.kind):
                 raise UnsupportedCommand(self.device_id, key, f"a tasmota {self.kind} has none")
 
     def _power(self, desired: State) -> bool:

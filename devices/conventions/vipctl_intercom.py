@@ -2,24 +2,23 @@
 
 The specification is docs/conventions-vipctl.md; this module is both sides of it. The
 controller uses VipctlIntercomCodec; a gateway (and simulators/vipctl_intercom.py) uses
-decode_say, encode_state, encode_event and AnnouncementQueue, so that every gateway orders,
-de-duplicates and reports announcements the same way.
+decode_say, encode_state and encode_event, and devices.announcements.AnnouncementQueue, so
+that every gateway orders, de-duplicates and reports announcements the same way.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import AfterValidator
-
-from devices.conventions.base import Codec, ConventionOptions, check_topic_part
+from devices.announcements import (
+    MAX_ID_CHARS,
+    check_announcement,
+)
+from devices.conventions.base import ConventionOptions, IntercomCodec, TopicPart, WireAddress
 from devices.conventions.vipctl_media import (
     AVAILABILITY,
     GET,
@@ -29,28 +28,20 @@ from devices.conventions.vipctl_media import (
     dump_json,
     load_json_object,
 )
+from devices.errors import DecodeError, UnsupportedCommand
 from devices.model import (
     ANNOUNCE_FAILED,
     ANNOUNCED,
     Announcement,
-    DecodeError,
     Kind,
     Message,
     State,
     StateValue,
-    UnsupportedCommand,
     Update,
 )
 
 SAY = "say"  # topic leaf: an announcement, JSON, never retained
 EVENT = "event"  # topic leaf: one announcement's progress, JSON, not retained
-
-MAX_ID_CHARS = 128  # ids are made by vipctl (visit id + step); longer is garbage
-MAX_TEXT_CHARS = 1000  # a few minutes of speech; the site's longest script is ~60 chars
-PRIORITIES = range(10)  # 0 lowest, 9 highest, as in devices.model.Announcement
-LANGS = ("zh", "en")
-MAX_QUEUE = 100  # a gateway refuses beyond this: a flood must not delay speech for hours
-REMEMBERED_IDS = 1000  # ids a gateway remembers, so a re-sent announcement is never said twice
 
 # State fields (besides ANNOUNCED) and the event names, as the specification spells them.
 STATUS = "status"  # "idle" | "speaking"
@@ -65,7 +56,10 @@ EVENTS = ("queued", "started", "done", "failed", "refused")
 
 class VipctlIntercomOptions(ConventionOptions):
     convention: Literal["vipctl-intercom"]
-    topic: Annotated[str, AfterValidator(check_topic_part)]  # e.g. vipctl/intercom/staff
+    topic: TopicPart  # e.g. vipctl/intercom/staff
+
+    def wire_address(self) -> WireAddress:
+        return WireAddress("topic", self.topic, (self.convention, self.topic))
 
 
 class RefusedSay(DecodeError):
@@ -85,18 +79,6 @@ class IntercomEvent:
     at: float | None = None  # gateway's wall clock, seconds since the epoch
     error: str | None = None  # for failed and refused
     duplicate: bool = False  # a repeat of an id the gateway already knew
-
-
-def check_announcement(a: Announcement) -> None:
-    """ValueError if `a` breaks the say schema."""
-    if not isinstance(a.id, str) or not 0 < len(a.id) <= MAX_ID_CHARS:
-        raise ValueError(f"id must be a string of 1-{MAX_ID_CHARS} chars")
-    if not isinstance(a.text, str) or not a.text.strip() or len(a.text) > MAX_TEXT_CHARS:
-        raise ValueError(f"text must be a non-blank string of at most {MAX_TEXT_CHARS} chars")
-    if type(a.priority) is not int or a.priority not in PRIORITIES:  # bool and 5.0 are not
-        raise ValueError(f"priority must be a whole number 0-9, not {a.priority!r}")
-    if a.lang not in LANGS:
-        raise ValueError(f"lang must be one of {', '.join(LANGS)}, not {a.lang!r}")
 
 
 def encode_say(base: str, a: Announcement) -> Message:
@@ -204,53 +186,7 @@ def _optional_str(name: str, value: object) -> str:
     return value or ""
 
 
-class AnnouncementQueue:
-    """Announcements waiting to be spoken: highest priority first, FIFO within a priority.
-
-    It also remembers the last event of the recent ids, so that a gateway can tell a re-sent
-    announcement (the controller retries until it sees "done") from a new one.
-    """
-
-    def __init__(self, *, capacity: int = MAX_QUEUE, memory: int = REMEMBERED_IDS) -> None:
-        self.capacity = capacity
-        self._heap: list[tuple[int, int, Announcement]] = []
-        self._order = itertools.count()
-        self._known: OrderedDict[str, str] = OrderedDict()
-        self._memory = memory
-
-    def __len__(self) -> int:
-        return len(self._heap)
-
-    def last_event(self, announcement_id: str) -> str | None:
-        """"queued", "started", "done" or "failed" if this id was seen recently, else None."""
-        return self._known.get(announcement_id)
-
-    def push(self, a: Announcement) -> None:
-        """Queue a new announcement; ValueError when the queue is full."""
-        if len(self._heap) >= self.capacity:
-            raise ValueError(f"queue full ({self.capacity} waiting)")
-        heapq.heappush(self._heap, (-a.priority, next(self._order), a))
-        self._remember(a.id, "queued")
-
-    def pop(self) -> Announcement | None:
-        """The next announcement to speak (now "started"), or None if none waits."""
-        if not self._heap:
-            return None
-        a = heapq.heappop(self._heap)[2]
-        self._remember(a.id, "started")
-        return a
-
-    def finish(self, announcement_id: str, *, ok: bool) -> None:
-        self._remember(announcement_id, "done" if ok else "failed")
-
-    def _remember(self, announcement_id: str, event: str) -> None:
-        self._known[announcement_id] = event
-        self._known.move_to_end(announcement_id)
-        while len(self._known) > self._memory:
-            self._known.popitem(last=False)
-
-
-class VipctlIntercomCodec(Codec[VipctlIntercomOptions]):
+class VipctlIntercomCodec(IntercomCodec[VipctlIntercomOptions]):
     """Controller side of one vipctl-intercom gateway. It has nothing to set, only to say."""
 
     convention: ClassVar[str] = "vipctl-intercom"
@@ -272,8 +208,12 @@ class VipctlIntercomCodec(Codec[VipctlIntercomOptions]):
             raise UnsupportedCommand(self.device_id, "announce", str(exc)) from None
 
     def announcement_confirmation(self, announcement: Announcement) -> State:
-        """The reported state that proves `announcement` was played, not only queued."""
+        """The gateway's `done` event (or state) with the id: played, not only queued."""
         return {ANNOUNCED: announcement.id}
+
+    def announcement_failure(self, announcement: Announcement) -> State:
+        """Its `failed` or `refused` event with the id."""
+        return {FAILED: announcement.id}
 
     def query(self) -> list[Message]:
         return [Message(f"{self.options.topic}/{GET}", b"")]

@@ -11,25 +11,23 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import AfterValidator
-
-from devices.conventions.base import Codec, ConventionOptions, check_topic_part
+from devices.capabilities import attributes_of
+from devices.conventions.base import Codec, ConventionOptions, TopicPart, WireAddress
+from devices.errors import DecodeError, UnsupportedCommand
 from devices.model import (
-    ATTRIBUTES,
+    ERROR,
     LOOP,
     MEDIA,
     PLAYBACK,
     PLAYBACK_STATES,
     POWER,
     VOLUME,
-    DecodeError,
     Kind,
     Message,
     State,
     StateValue,
-    UnsupportedCommand,
     Update,
 )
 
@@ -51,12 +49,14 @@ OFFLINE = "offline"
 
 # State-only fields: reported by the player, never commanded.
 POSITION = "position"  # float, seconds into the current item
-ERROR = "error"  # str, why the player is not doing what it was last asked; "" when fine
 
 
 class VipctlMediaOptions(ConventionOptions):
     convention: Literal["vipctl-media"]
-    topic: Annotated[str, AfterValidator(check_topic_part)]  # e.g. vipctl/media/vip_room_tv
+    topic: TopicPart  # e.g. vipctl/media/vip_room_tv
+
+    def wire_address(self) -> WireAddress:
+        return WireAddress("topic", self.topic, (self.convention, self.topic))
 
 
 # --- JSON rules common to the vipctl conventions ---------------------------------------
@@ -203,7 +203,7 @@ class VipctlMediaCodec(Codec[VipctlMediaOptions]):
             return []
         fields: dict[str, StateValue] = {}
         for name, value in desired.items():
-            if name not in ATTRIBUTES["media"]:
+            if name not in attributes_of("media"):
                 raise UnsupportedCommand(self.device_id, name, "not a media player attribute")
             try:
                 fields[name] = check_field(name, value)

@@ -16,9 +16,10 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
-from devices.conventions.base import Codec, ConventionOptions, check_topic_part
+from devices.capabilities import attributes_of
+from devices.conventions.base import Codec, ConventionOptions, TopicPart, WireAddress
+from devices.errors import DecodeError, UnsupportedCommand
 from devices.model import (
-    ATTRIBUTES,
     BRIGHTNESS,
     CLIMATE_MODES,
     FAN,
@@ -26,12 +27,10 @@ from devices.model import (
     MODE,
     POWER,
     SETPOINT,
-    DecodeError,
     Kind,
     Message,
     State,
     StateValue,
-    UnsupportedCommand,
     Update,
 )
 
@@ -78,8 +77,8 @@ def _check_actions(actions: dict[str, ButtonAction]) -> dict[str, ButtonAction]:
 
 class Zigbee2MqttOptions(ConventionOptions):
     convention: Literal["zigbee2mqtt"]
-    name: Annotated[str, AfterValidator(check_topic_part)]  # the device's friendly_name
-    base_topic: Annotated[str, AfterValidator(check_topic_part)] = "zigbee2mqtt"
+    name: TopicPart  # the device's friendly_name
+    base_topic: TopicPart = "zigbee2mqtt"
     # Thermostats: which exposed property holds the setpoint vipctl drives.
     setpoint_property: SetpointProperty = "occupied_heating_setpoint"
     # Thermostats: whether the device exposes fan_mode (it is then read back with /get).
@@ -94,6 +93,9 @@ class Zigbee2MqttOptions(ConventionOptions):
     @property
     def state_topic(self) -> str:
         return f"{self.base_topic}/{self.name}"
+
+    def wire_address(self) -> WireAddress:
+        return WireAddress("name", self.state_topic, (self.convention, self.base_topic, self.name))
 
     @property
     def set_topic(self) -> str:
@@ -315,7 +317,7 @@ class Zigbee2MqttCodec(Codec[Zigbee2MqttOptions]):
         return Update(state=state)
 
     def _check(self, desired: State) -> None:
-        allowed = ATTRIBUTES[self.kind]
+        allowed = attributes_of(self.kind)
         for attr, value in desired.items():
             if attr not in allowed:
                 raise UnsupportedCommand(self.device_id, attr, f"a {self.kind} has no {attr}")

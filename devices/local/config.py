@@ -29,12 +29,12 @@ from pydantic import (
     model_validator,
 )
 
-from devices.conventions.base import ConventionOptions
+from common.yamlconf import FieldError
+from devices.conventions.base import ConventionOptions, WireAddress
 from devices.conventions.ptt import SerialPttLine
 from devices.conventions.tasmota import TasmotaOptions
 from devices.conventions.zigbee2mqtt import Zigbee2MqttOptions
 from devices.local.settings import DEFAULT_SPEED, MAX_AUDIO_S, KeepPlaying, VlcSettings
-from devices.yamlconf import FieldError
 
 # A relay for the PTT: a switch in a convention that reports its state.
 RelayBinding = Annotated[TasmotaOptions | Zigbee2MqttOptions, Field(discriminator="convention")]
@@ -190,6 +190,11 @@ class LocalBinding(ConventionOptions):
     @property
     def topic(self) -> str:
         return LOCAL_TOPIC
+
+    def wire_address(self) -> WireAddress:
+        """In-process: each local device has a bus of its own, so nothing is shared."""
+        what = "player" if self.player is not None else "speaker"
+        return WireAddress("local", f"local {what}", (id(self),))
 
     @model_validator(mode="after")
     def _one(self) -> LocalBinding:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from devices.errors import DeviceError
+
 # A URL: a scheme of two or more letters (so that C:\ on Windows is not one), then "://".
 URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 PLAYLISTS = (".m3u", ".m3u8", ".xspf")
@@ -24,7 +26,7 @@ XSPF_NS = "{http://xspf.org/ns/0/}"
 MAX_ITEMS = 10_000
 
 
-class MediaError(Exception):
+class MediaError(DeviceError):
     """The media cannot be played; the message is what the player reports in `error`."""
 
 

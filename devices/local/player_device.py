@@ -28,8 +28,9 @@ from devices.conventions.vipctl_media import (
     decode_command,
     encode_state,
 )
+from devices.errors import DecodeError
 from devices.local.settings import PlayerEvent
-from devices.model import LOOP, MEDIA, PLAYBACK, POWER, VOLUME, DecodeError, Message, StateValue
+from devices.model import LOOP, MEDIA, PLAYBACK, POWER, VOLUME, Message, StateValue
 from devices.transports.base import Transport
 
 if TYPE_CHECKING:  # libVLC is imported only where a player is built (devices/local/build.py)

@@ -23,8 +23,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from devices.device import Device
+from devices.errors import DeviceError
 from devices.local.config import LEAD_IN_S, MAX_TRANSMIT_S, TAIL_S
-from devices.model import POWER, DeviceError
+from devices.model import POWER
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
-from devices.config import DeviceConfig
 from devices.local.config import LOCAL_TOPIC, LocalBinding
 from devices.local.loopback import LoopbackTransport
 from devices.local.player_device import PlayerDevice, PlayerListener
@@ -21,7 +21,14 @@ from devices.transports.base import Transport
 log = logging.getLogger(__name__)
 
 
-def local_devices(specs: Mapping[str, DeviceConfig]) -> dict[str, LocalBinding]:
+class _Spec(Protocol):
+    """The part of a device's configuration this needs (devices.config.DeviceConfig)."""
+
+    @property
+    def local(self) -> LocalBinding | None: ...
+
+
+def local_devices(specs: Mapping[str, _Spec]) -> dict[str, LocalBinding]:
     return {device_id: spec.local for device_id, spec in specs.items()
             if spec.local is not None}
 
@@ -29,7 +36,7 @@ def local_devices(specs: Mapping[str, DeviceConfig]) -> dict[str, LocalBinding]:
 class LocalSite:
     """Build with the site's devices; `transports` goes to the registry; start(), stop()."""
 
-    def __init__(self, specs: Mapping[str, DeviceConfig], *, relay_transport: Transport | None,
+    def __init__(self, specs: Mapping[str, _Spec], *, relay_transport: Transport | None,
                  root: Path | None = None, listener: PlayerListener | None = None) -> None:
         """`relay_transport`: the daemon's MQTT connection, for PTT relays. `root`: where
         relative media are when a player names no media_root (default: the working folder)."""

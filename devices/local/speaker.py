@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from devices.announcements import AnnouncementQueue
 from devices.conventions.vipctl_intercom import (
     QUEUE,
     SAY,
     SPEAKING,
     STATUS,
-    AnnouncementQueue,
     IntercomEvent,
     RefusedSay,
     decode_say,
@@ -34,10 +34,11 @@ from devices.conventions.vipctl_intercom import (
     encode_state,
 )
 from devices.conventions.vipctl_media import GET, availability
+from devices.errors import DeviceError
 from devices.local.ptt_relay import NoPtt
 from devices.local.settings import MAX_AUDIO_S, PlayerEvent
 from devices.local.tts import Tts, TtsError, wav_duration
-from devices.model import ANNOUNCED, Announcement, DeviceError, Message, StateValue
+from devices.model import ANNOUNCED, Announcement, Message, StateValue
 from devices.ptt import PushToTalk
 from devices.transports.base import Transport
 

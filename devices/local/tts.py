@@ -23,6 +23,7 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
+from devices.errors import DeviceError
 from devices.local.settings import DEFAULT_SPEED
 
 ESPEAK = "espeak-ng"
@@ -41,7 +42,7 @@ _PUNCTUATION = str.maketrans({"，": ",", "、": ",", "。": ".", "！": "!", "�
 _SPACES = re.compile(r"\s+")
 
 
-class TtsError(Exception):
+class TtsError(DeviceError):
     """Speech could not be made (espeak-ng missing, failed, or timed out)."""
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import vlc
 
+from devices.errors import DeviceError
 from devices.local.media_list import MediaError, MediaItem, resolve
 from devices.local.settings import KeepPlaying, PlayerEvent, VlcSettings
 
@@ -47,7 +48,7 @@ OPEN_GRACE_S = 1.0
 SETTLE_S = 0.5
 
 
-class PlayerError(Exception):
+class PlayerError(DeviceError):
     """libVLC could not be set up (not installed, a bad argument)."""
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from devices.model import DeviceError
+from devices.errors import DeviceError
 
 Handler = Callable[[str, bytes], None]
 ConnectionListener = Callable[[bool], None]

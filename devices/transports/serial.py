@@ -20,9 +20,7 @@ from typing import Any
 
 import serial
 
-from devices.transports.base import ConnectionListener, Handler, TransportUnavailable
-from devices.transports.serial_line import Line, open_line
-from devices.transports.serial_protocol import (
+from devices.conventions.serial_base import (
     OFFLINE,
     ONLINE,
     PORT_TOPIC,
@@ -30,6 +28,8 @@ from devices.transports.serial_protocol import (
     status_topic,
     unit_of,
 )
+from devices.transports.base import ConnectionListener, Handler, TransportUnavailable
+from devices.transports.serial_line import Line, open_line
 from devices.transports.serial_settings import SerialSettings
 
 __all__ = ["Poller", "SerialPort", "SerialSettings"]

@@ -22,7 +22,7 @@ from typing import Literal
 import serial
 
 from devices.conventions.ptt import SerialPttLine
-from devices.model import DeviceError
+from devices.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

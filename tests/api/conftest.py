@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.auth import TOKEN_ENV
-from controller.auth_config import Role
+from controller.auth.credentials import TOKEN_ENV
+from controller.auth.settings import Role
 from tests.api.harness import TOKENS, ApiSite, api_site
 from tests.broker import Mosquitto
 

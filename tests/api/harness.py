@@ -14,9 +14,10 @@ import httpx
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
-from controller.api import ApiServer, make_app, serve_api
-from controller.auth import Authenticator, Throttle, secret_digest
-from controller.auth_config import Role
+from controller.api.app import make_app
+from controller.api.server import ApiServer, serve_api
+from controller.auth.credentials import Authenticator, Throttle, secret_digest
+from controller.auth.settings import Role
 from tests.broker import Mosquitto
 from tests.scenario.rig import SiteRig, site_rig
 

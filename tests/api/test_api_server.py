@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from controller.api import ApiError, serve_api
+from controller.api.server import ApiError, serve_api
 from tests.api.harness import ADMIN, FAR, ApiSite, served
 
 

@@ -3,7 +3,7 @@ What the simulators heard and the event log are the evidence."""
 
 from __future__ import annotations
 
-from controller.visits import VisitStatus
+from controller.store.visits import VisitStatus
 from tests.api.harness import FAR, ApiSite
 from tests.scenario.rig import eventually
 

@@ -21,9 +21,9 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from controller.api import ApiServer
-from controller.cli import app
-from controller.cli_client import EXIT_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE
+from controller.api.server import ApiServer
+from controller.cli.client import EXIT_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE
+from controller.cli.main import app
 from tests.api.harness import FAR, ApiSite, served
 
 VIPCTL = Path(sys.executable).with_name("vipctl")

@@ -7,7 +7,7 @@ import socket
 
 import aiomqtt
 
-from controller.broker import EmbeddedBroker
+from controller.demo.broker import EmbeddedBroker
 
 
 async def test_clients_talk_through_it_and_stop_leaves_nothing() -> None:

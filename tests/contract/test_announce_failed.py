@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from devices.conventions.registry import make_codec
 from devices.conventions.vipctl_intercom import VipctlIntercomOptions
-from devices.device import Device
+from devices.kinds import make_device
 from devices.model import Announcement
 from devices.transports.mqtt import MqttSettings, MqttTransport
 from simulators.vipctl_intercom import make
@@ -31,7 +31,7 @@ async def test_a_reported_failure_ends_the_wait(mosquitto: Mosquitto, topic_pref
     transport = MqttTransport(MqttSettings(host=mosquitto.host, port=mosquitto.port,
                                            client_id=f"vipctl-{topic_prefix}",
                                            topic_prefix=topic_prefix))
-    device = Device("staff_intercom", kind="intercom",
+    device = make_device("staff_intercom", kind="intercom",
                     codec=make_codec("staff_intercom", "intercom", options),
                     transport=transport, policy=Policy())
     device.attach()

@@ -22,6 +22,7 @@ from devices.conventions.vipctl_intercom import VipctlIntercomOptions
 from devices.conventions.vipctl_media import VipctlMediaOptions
 from devices.conventions.zigbee2mqtt import Zigbee2MqttOptions
 from devices.device import Device, DeviceEvent
+from devices.kinds import make_device
 from devices.model import Announcement, Kind, StateValue, matches
 from devices.transports.mqtt import MqttSettings, MqttTransport
 from simulators.base import SimulatedDevice
@@ -164,8 +165,9 @@ async def make_rig(case: Case, broker: Mosquitto, prefix: str) -> AsyncIterator[
         keepalive=5,
     ))
     events: list[DeviceEvent] = []
-    device = Device(case.id, kind=case.kind, codec=make_codec(case.id, case.kind, case.options),
-                    transport=transport, policy=Policy(), listener=events.append)
+    device = make_device(case.id, kind=case.kind,
+                         codec=make_codec(case.id, case.kind, case.options),
+                         transport=transport, policy=Policy(), listener=events.append)
     device.attach()
     await transport.start()
     await transport.wait_connected()

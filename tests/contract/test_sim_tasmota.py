@@ -17,7 +17,8 @@ import aiomqtt
 import pytest
 
 from devices.conventions.tasmota import TasmotaCodec, TasmotaOptions
-from devices.model import DecodeError, Kind, StateValue, matches, prefixed, unprefixed
+from devices.errors import DecodeError
+from devices.model import Kind, StateValue, matches, prefixed, unprefixed
 from simulators.tasmota import TasmotaDevice, make
 from tests.broker import Mosquitto
 

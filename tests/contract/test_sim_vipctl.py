@@ -16,13 +16,11 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from devices.conventions.vipctl_intercom import (
-    AnnouncementQueue,
-    VipctlIntercomCodec,
-    VipctlIntercomOptions,
-)
+from devices.announcements import AnnouncementQueue
+from devices.conventions.vipctl_intercom import VipctlIntercomCodec, VipctlIntercomOptions
 from devices.conventions.vipctl_media import VipctlMediaCodec, VipctlMediaOptions
-from devices.model import Announcement, DecodeError, Message, StateValue, matches
+from devices.errors import DecodeError
+from devices.model import Announcement, Message, StateValue, matches
 from simulators import vipctl_intercom, vipctl_media
 from simulators.vipctl_intercom import VipctlIntercomGateway
 from simulators.vipctl_media import VipctlMediaPlayer

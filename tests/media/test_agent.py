@@ -12,14 +12,14 @@ from pathlib import Path
 import aiomqtt
 from typer.testing import CliRunner
 
-from controller.agent import Agent, load_agent
-from controller.cli import app
+from common.yamlconf import ConfigError
+from controller.agent.agent import Agent, load_agent
+from controller.cli.main import app
+from controller.config.site import load_site
 from controller.daemon import Daemon
-from controller.site_config import load_site
 from devices.local.player_device import PlayerDevice
 from devices.local.speaker import SpeakerGateway
 from devices.model import Announcement
-from devices.yamlconf import ConfigError
 from scenes.loader import load_scene
 from simulators.site import SiteSimulators
 from tests.broker import Mosquitto
@@ -90,7 +90,7 @@ async def test_the_daemon_drives_the_agent_like_any_player(
         assert music.player.restarts == 0
 
         # F1 on the agent's speaker: played to its end, the music ducked and back.
-        ok = await daemon.executor.announce(
+        ok = await daemon.announcer.say(
             "staff_intercom", Announcement("v1:f1-arrival:announce",
                                            "王先生已到访,请各岗位做好接待工作", 7),
             visit_id=None, step="f1-arrival")

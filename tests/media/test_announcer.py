@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from controller.announcer import duck_layer
+from controller.config.site import load_site
 from controller.daemon import Daemon
-from controller.site_config import load_site
-from devices.conventions.vipctl_intercom import AnnouncementQueue
+from controller.engine.announcer import duck_layer
+from controller.engine.executor import CLAIMS_KEY
+from devices.announcements import AnnouncementQueue
 from devices.model import Announcement
 from scenes.loader import load_scene
 from simulators.site import SiteSimulators
@@ -68,7 +69,7 @@ async def test_one_at_a_time_highest_priority_first_never_cut_off(
 ) -> None:
     async with site(tmp_path, mosquitto, topic_prefix, seconds_per_char=0.02) as (
             daemon, intercom, _):
-        say = daemon.executor.announce
+        say = daemon.announcer.say
 
         async def announce(name: str, priority: int) -> bool:
             return await say("staff_intercom", Announcement(f"t:{name}", f"{name}{TEXT}",
@@ -101,7 +102,7 @@ async def test_music_ducks_while_announcements_play_and_comes_back(
         before = len(volumes(music))
         first_event = daemon.events.query(limit=1)[0].id
         results = await asyncio.gather(*(
-            daemon.executor.announce("staff_intercom", Announcement(f"t:{i}", TEXT, 5),
+            daemon.announcer.say("staff_intercom", Announcement(f"t:{i}", TEXT, 5),
                                      visit_id=None, step="test") for i in range(3)))
         assert results == [True, True, True]
         await eventually(lambda: music.state.get("volume") == 30)
@@ -123,10 +124,10 @@ async def test_a_failed_announcement_is_logged_as_failed_and_the_next_goes_on(
     async with site(tmp_path, mosquitto, topic_prefix, seconds_per_char=0.005,
                     policy="{confirm_timeout: 0.3, retries: 0}") as (daemon, intercom, _):
         intercom.failing = True
-        failed = await daemon.executor.announce(
+        failed = await daemon.announcer.say(
             "staff_intercom", Announcement("t:x", "测试", 5), visit_id=None, step="test")
         intercom.failing = False
-        ok = await daemon.executor.announce(
+        ok = await daemon.announcer.say(
             "staff_intercom", Announcement("t:y", "测试", 5), visit_id=None, step="test")
         assert (failed, ok) == (False, True)
         results = [(e.detail["id"], e.result) for e in reversed(
@@ -142,7 +143,7 @@ async def test_a_duck_left_by_a_crash_is_dropped_at_start(
             daemon, _, music):
         claims = daemon.executor.claims
         claims.claim(duck_layer("staff_intercom"), 2000, "background_music", {"volume": 10})
-        daemon.executor._save()  # as if the daemon died while ducked
+        daemon.db.save_value(CLAIMS_KEY, claims.to_dict())  # as if the daemon died ducked
     async with site(tmp_path, mosquitto, topic_prefix, seconds_per_char=0.005) as (
             daemon, _, music):
         assert duck_layer("staff_intercom") not in daemon.executor.claims.layers()
@@ -155,12 +156,12 @@ async def test_a_full_queue_refuses_and_logs_it_as_failed(
 ) -> None:
     async with site(tmp_path, mosquitto, topic_prefix, seconds_per_char=0.02) as (
             daemon, intercom, _):
-        announcer = daemon.executor.announcer
+        announcer = daemon.announcer
         # The gateways' queue holds 100; one of 1 shows the same rule without 100 texts.
         announcer._queues["staff_intercom"] = AnnouncementQueue(capacity=1)
 
         def say(name: str) -> asyncio.Task[bool]:
-            return asyncio.create_task(daemon.executor.announce(
+            return asyncio.create_task(daemon.announcer.say(
                 "staff_intercom", Announcement(name, TEXT, 5), visit_id=None, step="test"))
 
         first = say("q1")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from controller.cli import app
-from controller.demo import demo_site
-from controller.demo_media import make_media, simulated, with_real_media
-from controller.site_config import load_site
+from controller.cli.main import app
+from controller.config.site import load_site
+from controller.demo.media import make_media, simulated, with_real_media
+from controller.demo.run import demo_site
 from devices.local.tts import inspect_wav
 from tests.cli.helpers import group_gone, kill_group, start
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from controller.config.site import load_site
 from controller.daemon import Daemon
-from controller.site_config import load_site
 from devices.conventions.vipctl_media import VipctlMediaCodec
 from devices.local.loopback import LoopbackTransport
 from devices.model import Announcement
@@ -73,7 +73,7 @@ async def test_local_players_and_speaker_through_the_same_capability(
 
         # F1 on the local speaker: played, with the music turned down at libVLC's output
         # while it speaks, and back up after.
-        ok = await daemon.executor.announce(
+        ok = await daemon.announcer.say(
             "staff_intercom", Announcement("v:f1", "王先生已到访", 7), visit_id=None, step="f1")
         assert ok
         speaker = daemon.local.speakers["staff_intercom"]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.site_config import load_site
+from common.yamlconf import ConfigError
+from controller.config.site import load_site
 from devices.local.config import LocalBinding
-from devices.yamlconf import ConfigError
 
 # Six lines of a valid site; the devices of each test start on line 7.
 HEAD = """\

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from controller.api import ApiServer
-from controller.auth import TOKEN_ENV
-from controller.auth_config import Role
-from controller.cli import app
+from controller.api.server import ApiServer
+from controller.auth.credentials import TOKEN_ENV
+from controller.auth.settings import Role
+from controller.cli.main import app
 from tests.api.harness import TOKENS, ApiSite, api_site, bearer, served
 from tests.broker import Mosquitto
 

@@ -13,6 +13,7 @@ from devices.conventions.registry import make_codec
 from devices.conventions.tasmota import TasmotaOptions
 from devices.conventions.vipctl_intercom import VipctlIntercomOptions
 from devices.device import Device
+from devices.kinds import make_device
 from devices.local.build import build_speaker
 from devices.local.config import LOCAL_TOPIC, SpeakerOptions
 from devices.local.loopback import LoopbackTransport
@@ -80,7 +81,7 @@ async def speaker_rig(tmp_path: Path, broker: Mosquitto, prefix: str, *,
                         topic_prefix=prefix)
     mqtt = MqttTransport(MqttSettings(host=broker.host, port=broker.port,
                                       client_id=f"{prefix}-speaker", topic_prefix=prefix))
-    relay = Device("radio_ptt", kind="switch", transport=mqtt,
+    relay = make_device("radio_ptt", kind="switch", transport=mqtt,
                    policy=relay_policy or RelayPolicy(),
                    codec=make_codec("radio_ptt", "switch", relay_options))
     relay.attach()
@@ -93,7 +94,7 @@ async def speaker_rig(tmp_path: Path, broker: Mosquitto, prefix: str, *,
                              clips=clips, own_availability=True)
     options = VipctlIntercomOptions(convention="vipctl-intercom", topic=LOCAL_TOPIC)
     policy = RelayPolicy(confirm_timeout=5.0, retries=0)
-    intercom = Device("staff_intercom", kind="intercom", transport=bus, policy=policy,
+    intercom = make_device("staff_intercom", kind="intercom", transport=bus, policy=policy,
                       codec=make_codec("staff_intercom", "intercom", options))
     intercom.attach()
     await plug.start()

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from controller.config.site import SiteConfig, load_site
 from controller.daemon import Daemon
-from controller.site_config import SiteConfig, load_site
-from controller.visits import Visit, VisitRequest
+from controller.store.requests import VisitRequest
+from controller.store.visits import Visit
 from scenes.loader import load_scene
 from scenes.model import Scene
 from simulators.site import SiteSimulators

@@ -9,18 +9,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from controller.config.site import load_site
 from controller.daemon import Daemon
-from controller.engine import HORIZON
-from controller.site_config import load_site
-from controller.visits import VisitRequest
+from controller.engine.engine import HORIZON
+from controller.store.requests import VisitRequest
 from scenes.loader import load_scene
 from tests.broker import Mosquitto
 from tests.scenario.rig import site_file
 
 
 def jobs_of(daemon: Daemon, visit_id: str) -> dict[str, datetime]:
+    jobs = daemon.engine.timers.scheduler.get_jobs()
     return {job.id.split("|", 1)[1]: job.next_run_time
-            for job in daemon.engine.scheduler.get_jobs() if job.id.startswith(f"{visit_id}|")}
+            for job in jobs if job.id.startswith(f"{visit_id}|")}
 
 
 async def test_far_visits_wait_for_the_sweep(
@@ -42,11 +43,11 @@ async def test_far_visits_wait_for_the_sweep(
         assert jobs_of(daemon, later) == {}
 
         clock[0] = now + timedelta(hours=2)  # a sweep before the visit is within reach
-        await daemon.engine._sweep()
+        await daemon.engine.sweep()
         assert jobs_of(daemon, later) == {}
 
         clock[0] = now + timedelta(hours=3)  # within a day and its 45-minute lead
-        await daemon.engine._sweep()
+        await daemon.engine.sweep()
         assert jobs_of(daemon, later)["p10-air-conditioning"] == (
             now + HORIZON + timedelta(hours=3) - timedelta(minutes=45))
         assert "no-show" in jobs_of(daemon, later)

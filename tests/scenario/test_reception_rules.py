@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from controller.visits import BookingRefused, VisitStatus
+from controller.store.visits import BookingRefused, VisitStatus
 from tests.broker import Mosquitto
 from tests.scenario.rig import eventually, site_rig
 

@@ -14,10 +14,12 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from controller.config.site import load_site
 from controller.daemon import teardown_of
-from controller.db import open_database
-from controller.site_config import load_site
-from controller.visits import VisitBook, VisitRequest, VisitStatus
+from controller.store.book import VisitBook
+from controller.store.database import open_database
+from controller.store.requests import VisitRequest
+from controller.store.visits import VisitStatus
 from scenes.loader import load_scene
 from simulators.site import SiteSimulators
 from tests.broker import Mosquitto, free_port

@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from controller.visits import VisitStatus
+from controller.store.visits import VisitStatus
 from tests.broker import Mosquitto
 from tests.scenario.rig import eventually, site_rig
 

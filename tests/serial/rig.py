@@ -14,10 +14,11 @@ from pymodbus.pdu import DecodePDU
 from devices.conventions.coolmaster import CoolMasterCodec, CoolMasterOptions
 from devices.conventions.dmx import FULL, DmxCodec, DmxOptions
 from devices.conventions.modbus_intesis import IntesisModbusCodec, IntesisModbusOptions
+from devices.conventions.serial_base import SerialCodec, SerialOptions
 from devices.device import Device, DeviceEvent
+from devices.kinds import make_device
 from devices.model import BRIGHTNESS, POWER, Kind, Message, StateValue
 from devices.transports.serial import SerialPort, SerialSettings
-from devices.transports.serial_protocol import SerialCodec, SerialOptions
 from simulators.coolmaster import CoolMasterSimulator
 from simulators.dmx import DmxWidgetSimulator
 from simulators.modbus_intesis import IntesisModbusSimulator
@@ -185,7 +186,7 @@ async def serial_rig(case: Case, tmp_path: Path, **settings: float) -> AsyncIter
         url=sim.url, **{"reply_timeout": REPLY_TIMEOUT_S, "poll_interval": 60.0, **REOPEN,
                         **settings}), codec.make_framing())
     events: list[DeviceEvent] = []
-    device = Device(case.id, kind=case.kind, codec=codec, transport=port, policy=Policy(),
+    device = make_device(case.id, kind=case.kind, codec=codec, transport=port, policy=Policy(),
                     listener=events.append)
     device.attach()
     await port.start()

@@ -11,7 +11,8 @@ from devices.conventions.coolmaster import (
     parse_status_line,
     status_line,
 )
-from devices.model import DecodeError, UnsupportedCommand, Update
+from devices.errors import DecodeError, UnsupportedCommand
+from devices.model import Update
 
 OPTIONS = CoolMasterOptions(convention="coolmaster", port="ac_gateway", unit="L2.102")
 

@@ -13,6 +13,7 @@ import pytest
 from devices.conventions.coolmaster import CoolMasterCodec, CoolMasterOptions
 from devices.conventions.dmx import FULL, DmxCodec, DmxOptions
 from devices.device import Device, DeviceEvent
+from devices.kinds import make_device
 from devices.transports.serial import SerialPort, SerialSettings
 from simulators.coolmaster import CoolMasterSimulator
 from simulators.dmx import DmxWidgetSimulator
@@ -58,7 +59,7 @@ async def coolmaster_site(sim: CoolMasterSimulator, **settings: float) -> Site:
     for unit in UNITS:
         options = CoolMasterOptions(convention="coolmaster", port="ac_gateway", unit=unit)
         device_id = "ac_" + unit.replace(".", "_").lower()
-        site.add(Device(device_id, kind="climate", policy=Policy(confirm_timeout=0.5),
+        site.add(make_device(device_id, kind="climate", policy=Policy(confirm_timeout=0.5),
                         codec=CoolMasterCodec(device_id, "climate", options), transport=port))
     await port.start()
     await port.wait_connected()
@@ -148,7 +149,7 @@ async def widget(tmp_path: Path) -> AsyncIterator[tuple[DmxWidgetSimulator, Seri
                                                    reopen_min=0.05, reopen_max=0.3),
                       DmxCodec.make_framing())
     options = DmxOptions(convention="dmx", port="dmx_widget", channels=[7, 8])
-    device = Device("model_area_lights", kind="light", policy=Policy(confirm_timeout=0.3),
+    device = make_device("model_area_lights", kind="light", policy=Policy(confirm_timeout=0.3),
                     codec=DmxCodec("model_area_lights", "light", options), transport=port)
     device.attach()
     await port.start()

@@ -25,8 +25,9 @@ from devices.conventions.modbus_intesis import (
     registers_to_state,
 )
 from devices.conventions.modbus_rtu import ModbusRtuFraming, read_holding, write_register
-from devices.model import DecodeError, UnsupportedCommand, Update
-from devices.transports.serial_protocol import Framing
+from devices.conventions.serial_base import Framing
+from devices.errors import DecodeError, UnsupportedCommand
+from devices.model import Update
 from tests.serial.rig import COOLMASTER
 
 INTESIS = IntesisModbusOptions(convention="intesis-modbus", port="rs485", address=17)

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from controller.site_config import load_site
+from common.yamlconf import ConfigError
+from controller.config.site import load_site
 from devices.conventions.coolmaster import CoolMasterOptions
 from devices.conventions.dmx import DmxOptions
 from devices.conventions.modbus_intesis import IntesisModbusOptions
-from devices.transports.serial_config import SerialSite
-from devices.yamlconf import ConfigError
+from devices.serial_site import SerialSite
 
 REPO = Path(__file__).resolve().parents[2]
 

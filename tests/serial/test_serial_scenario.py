@@ -16,9 +16,10 @@ from typing import Any
 
 import yaml
 
+from controller.config.site import SiteConfig, load_site
 from controller.daemon import Daemon
-from controller.site_config import SiteConfig, load_site
-from controller.visits import VisitRequest, VisitStatus
+from controller.store.requests import VisitRequest
+from controller.store.visits import VisitStatus
 from devices.conventions.dmx import FULL
 from scenes.loader import DEFAULT_SCENE, load_scene
 from simulators.coolmaster import CoolMasterSimulator

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from controller.cli import app
-from controller.site_config import load_site
-from devices.yamlconf import ConfigError
+from common.yamlconf import ConfigError
+from controller.cli.main import app
+from controller.config.site import load_site
 
 REPO = Path(__file__).resolve().parents[2]
 # The console script installed next to the interpreter running the tests.

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.cli_run import with_broker
-from controller.site_config import load_site
+from controller.config.overrides import with_broker
+from controller.config.site import load_site
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example-site.yaml"
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from controller.site_config import SiteConfig, UnknownTarget, load_site
+from common.yamlconf import ConfigError, FieldError, Problem, load_model, load_model_from_text
+from controller.config.site import SiteConfig, load_site
 from devices.config import CommandPolicy
+from devices.errors import UnknownTarget
 from devices.model import KINDS
-from devices.yamlconf import ConfigError, FieldError, Problem, load_model, load_model_from_text
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controller.db import open_database
+from controller.store.database import open_database
 
 # PRAGMA synchronous reads back as a number: 1 is NORMAL, 2 is FULL.
 NORMAL = 1

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.db import Base, Database, open_database
-from controller.events import REDACTED, Event, EventLog
+from controller.store.database import Database, open_database
+from controller.store.events import REDACTED, Event, EventLog
+from controller.store.tables import Base
 
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 

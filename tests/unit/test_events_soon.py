@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from controller.db import Database, EventRow, open_database
-from controller.events import COALESCE_S, EventLog
+from controller.store.database import Database, open_database
+from controller.store.events import COALESCE_S, EventLog
+from controller.store.tables import EventRow
 
 
 @pytest.fixture

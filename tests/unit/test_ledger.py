@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from controller.db import Base, Database, open_database
-from controller.ledger import StepLedger, UnclaimedStep
-from controller.visits import VisitBook, VisitRequest
+from controller.store.book import VisitBook
+from controller.store.database import Database, open_database
+from controller.store.ledger import StepLedger, UnclaimedStep
+from controller.store.requests import VisitRequest
+from controller.store.tables import Base
 
 SITE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=SITE)

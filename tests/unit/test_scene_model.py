@@ -14,8 +14,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from devices.model import ATTRIBUTES
-from devices.yamlconf import FieldError
+from common.yamlconf import FieldError
+from devices.capabilities import attributes_of
 from scenes.loader import DEFAULT_SCENE, ConfigError, load_scene, load_scene_from_text
 from scenes.model import Scene
 from scenes.offsets import At, Late
@@ -27,8 +27,8 @@ DEMO_DEVICES = {
     "vip_room_video": "media", "staff_intercom": "intercom", "concierge_button": "button",
 }
 DEMO_TARGETS = set(DEMO_DEVICES) | {"all_lights"}
-DEMO_ATTRIBUTES = {d: ATTRIBUTES[k] for d, k in DEMO_DEVICES.items()}  # type: ignore[index]
-DEMO_ATTRIBUTES["all_lights"] = ATTRIBUTES["light"]
+DEMO_ATTRIBUTES = {d: attributes_of(k) for d, k in DEMO_DEVICES.items()}  # type: ignore[index]
+DEMO_ATTRIBUTES["all_lights"] = attributes_of("light")
 
 MINIMAL: dict[str, Any] = {
     "name": "test",
@@ -46,7 +46,7 @@ def scene(**changes: Any) -> dict[str, Any]:
 
 
 def errors(data: dict[str, Any], **context: Any) -> list[tuple[str, str]]:
-    """(path, message) of each error; a FieldError's own paths, as devices.yamlconf reads them."""
+    """(path, message) of each error; a FieldError's own paths, as common.yamlconf reads them."""
     with pytest.raises(ValidationError) as info:
         Scene.model_validate(data, context=context or None)
     out = []

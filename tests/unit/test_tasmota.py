@@ -7,7 +7,8 @@ import json
 import pytest
 
 from devices.conventions.tasmota import CODEC, TasmotaCodec, TasmotaOptions
-from devices.model import DecodeError, Kind, Message, UnsupportedCommand, Update, matches
+from devices.errors import DecodeError, UnsupportedCommand
+from devices.model import Kind, Message, Update, matches
 
 # https://tasmota.github.io/docs/MQTT/#command-flow (topic tasmota_switch), verbatim.
 DOC_QUERY_RESULT = b'{"POWER":"OFF"}'

@@ -9,11 +9,11 @@ import json
 
 import pytest
 
+from devices.announcements import AnnouncementQueue
 from devices.conventions.vipctl_intercom import (
     FAILED,
     QUEUED,
     SPEAKING,
-    AnnouncementQueue,
     IntercomEvent,
     RefusedSay,
     VipctlIntercomCodec,
@@ -23,14 +23,8 @@ from devices.conventions.vipctl_intercom import (
     encode_event,
     encode_state,
 )
-from devices.model import (
-    ANNOUNCED,
-    Announcement,
-    DecodeError,
-    UnsupportedCommand,
-    Update,
-    matches,
-)
+from devices.errors import DecodeError, UnsupportedCommand
+from devices.model import ANNOUNCED, Announcement, Update, matches
 from tests.unit.test_vipctl_media import spec_examples
 
 EXAMPLES = spec_examples()

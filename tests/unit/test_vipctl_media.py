@@ -22,7 +22,8 @@ from devices.conventions.vipctl_media import (
     decode_state,
     encode_state,
 )
-from devices.model import DecodeError, StateValue, UnsupportedCommand, Update, matches
+from devices.errors import DecodeError, UnsupportedCommand
+from devices.model import StateValue, Update, matches
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "conventions-vipctl.md"
 _EXAMPLE = re.compile(r"<!-- example: (\S+) -->\n```\w*\n(.*?)\n```", re.DOTALL)

@@ -16,14 +16,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from controller.db import Base, Database, open_database
-from controller.visits import (
+from controller.store.book import VisitBook
+from controller.store.database import Database, open_database
+from controller.store.requests import VisitRequest
+from controller.store.tables import Base
+from controller.store.visits import (
     BookingRefused,
     IllegalTransition,
     UnknownVisit,
     Visit,
-    VisitBook,
-    VisitRequest,
     VisitStatus,
 )
 

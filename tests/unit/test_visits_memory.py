@@ -11,9 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from controller.db import Database, VisitRow, open_database
-from controller.ledger import StepLedger
-from controller.visits import OPEN, BookingRefused, VisitBook, VisitRequest, VisitStatus
+from controller.store.book import VisitBook
+from controller.store.database import Database, open_database
+from controller.store.ledger import StepLedger
+from controller.store.requests import VisitRequest
+from controller.store.tables import VisitRow
+from controller.store.visits import OPEN, BookingRefused, VisitStatus
 
 SITE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=SITE)

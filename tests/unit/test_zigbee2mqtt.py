@@ -16,15 +16,8 @@ from devices.conventions.zigbee2mqtt import (
     percent_to_level,
     vendor_action,
 )
-from devices.model import (
-    DecodeError,
-    Kind,
-    Message,
-    StateValue,
-    UnsupportedCommand,
-    Update,
-    matches,
-)
+from devices.errors import DecodeError, UnsupportedCommand
+from devices.model import Kind, Message, StateValue, Update, matches
 
 
 def options(name: str = "hall", **extra: Any) -> Zigbee2MqttOptions:

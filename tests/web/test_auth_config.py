@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controller.auth import Authenticator, hash_password
-from controller.auth_config import AuthSettings, Role
-from controller.site_config import load_site
-from devices.yamlconf import ConfigError
+from common.yamlconf import ConfigError
+from controller.auth.credentials import Authenticator, hash_password
+from controller.auth.settings import AuthSettings, Role
+from controller.config.site import load_site
 from tests.broker import Mosquitto
 from tests.scenario.rig import site_file
 

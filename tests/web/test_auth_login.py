@@ -8,9 +8,9 @@ import logging
 import httpx
 import pytest
 
-from controller.api import make_app
-from controller.auth import Authenticator, Throttle, secret_digest
-from controller.auth_config import Role
+from controller.api.app import make_app
+from controller.auth.credentials import Authenticator, Throttle, secret_digest
+from controller.auth.settings import Role
 from tests.api.harness import FAR, PASSWORDS, TOKENS, ApiSite, bearer
 
 LOGIN = "/auth/login"
@@ -156,7 +156,7 @@ async def test_a_site_without_credentials_lets_nobody_in(site: ApiSite) -> None:
 
 
 def test_tokens_compare_by_digest_and_the_environment_gives_an_admin() -> None:
-    from controller.auth_config import AuthSettings
+    from controller.auth.settings import AuthSettings
 
     token = "x" * 40
     auth = Authenticator.from_settings(

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from controller.auth_config import Role
+from controller.auth.settings import Role
 from tests.api.harness import FAR, ApiSite, bearer, served
 
 V, C, A = Role.VIEWER, Role.CONCIERGE, Role.ADMIN

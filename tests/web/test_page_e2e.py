@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from controller.api import ApiServer
-from controller.visits import VisitStatus
+from controller.api.server import ApiServer
+from controller.store.visits import VisitStatus
 from tests.api.harness import PASSWORDS, ApiSite, api_site, served
 from tests.broker import Mosquitto
 from tests.scenario.rig import eventually

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from playwright.async_api import expect
 
-from controller.api import serve_api
-from controller.auth_config import Role
+from controller.api.server import serve_api
+from controller.auth.settings import Role
 from tests.api.harness import PASSWORDS, TEST_HEARTBEAT, ApiSite, bearer, served
 from tests.web.browser import phone, sign_in
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from controller.presses import PressGate
+from controller.engine.presses import PressGate
 from tests.api.harness import ApiSite
 from tests.scenario.rig import eventually
 

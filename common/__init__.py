@@ -1,0 +1,3 @@
+"""What every layer of vipctl may use, and which knows nothing of sites, devices or visits:
+the error root (errors.py), YAML files validated with line numbers (yamlconf.py) and
+supervised background tasks (tasks.py). It imports nothing else of vipctl."""

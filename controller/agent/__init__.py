@@ -1,0 +1,1 @@
+"""`vipctl agent media`: a player PC's players and speakers on MQTT (agent.py)."""

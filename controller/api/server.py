@@ -1,0 +1,128 @@
+"""The API served by uvicorn inside the daemon's own event loop (app.py builds the app).
+
+`serve_api(daemon, host, port)` returns once the server accepts connections; the daemon
+keeps SIGTERM and SIGINT, and stops the server with `ApiServer.stop()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+from fastapi import FastAPI
+
+from controller.api.app import HEARTBEAT_S, make_app
+from controller.auth.credentials import Authenticator
+from controller.daemon import Daemon
+from controller.errors import ControllerError
+
+log = logging.getLogger(__name__)
+
+# Loopback only by default: a phone on the site's network needs --api-host, and then the
+# credentials travel in clear unless a TLS proxy stands in front (see the README).
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+# How long stop() lets requests in flight finish before cutting them off (seconds).
+STOP_TIMEOUT_S = 3
+# How often serve_api looks whether uvicorn has started (seconds).
+_START_POLL_S = 0.01
+
+
+class ApiError(ControllerError):
+    """The API server could not start (the port is taken, the address is wrong)."""
+
+
+class _EmbeddedServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The daemon owns SIGTERM and SIGINT and stops the API itself.
+        yield
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind here rather than in uvicorn, which calls sys.exit() when it cannot."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, UnicodeError) as exc:
+        raise ApiError(f"cannot listen on {host}:{port}: {exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ApiError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+class ApiServer:
+    """uvicorn serving the app in a task of the current loop. Stop with `await stop()`."""
+
+    def __init__(self, app: FastAPI, sock: socket.socket) -> None:
+        self.app = app
+        self.host, self.port = sock.getsockname()[:2]
+        config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False,
+                                timeout_graceful_shutdown=STOP_TIMEOUT_S)
+        self.server = _EmbeddedServer(config)
+        self._sock = sock
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def _serve(self) -> None:
+        try:
+            await self.server.serve(sockets=[self._sock])
+        except SystemExit as exc:  # uvicorn's way of failing at start-up
+            raise ApiError(f"the API server failed to start (exit {exc.code})") from None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self._serve(), name="api:uvicorn")
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()  # raises why it ended
+                raise ApiError("the API server ended before it started")
+            await asyncio.sleep(_START_POLL_S)
+        log.info("API on %s", self.url)
+
+    async def stop(self) -> None:
+        """End live feeds, let requests in flight finish, close the port. Idempotent."""
+        self.app.state.closing.set()
+        if self.task is None or self.task.done():
+            self._sock.close()
+            return
+        self.server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), STOP_TIMEOUT_S + 2)
+        except TimeoutError:
+            self.server.force_exit = True
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        except Exception:
+            log.exception("the API server failed")
+        finally:
+            self._sock.close()
+
+
+async def serve_api(daemon: Daemon, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
+                    heartbeat: float = HEARTBEAT_S, auth: Authenticator | None = None,
+                    ) -> ApiServer:
+    """Serve the API for `daemon` on host:port (port 0: any free one, see `.port`).
+
+    Returns once the server accepts connections; raises ApiError if it cannot."""
+    app = make_app(daemon, heartbeat=heartbeat, auth=auth)
+    server = ApiServer(app, _listen(host, port))
+    try:
+        await server.start()
+    except BaseException:
+        await server.stop()
+        raise
+    return server

@@ -1,0 +1,61 @@
+"""The `vipctl` command: one sub-command per task, each a thin call into the module doing it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from common.yamlconf import ConfigError
+from controller.cli.agent import register as register_agent_commands
+from controller.cli.auth import register as register_auth_commands
+from controller.cli.check_config import render_site
+from controller.cli.client import register as register_client_commands
+from controller.cli.loading import EXIT_BAD_CONFIG
+from controller.cli.run import register as register_running_commands
+from controller.cli.say import register as register_say_command
+from controller.config.site import load_site
+
+app = typer.Typer(
+    name="vipctl",
+    help="Runs a sales center's VIP reception procedure on its devices.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Runs a sales center's VIP reception procedure on its devices."""
+    # A callback keeps `vipctl <command>` a group even while it has a single command.
+
+
+@app.command("check-config")
+def check_config(
+    path: Annotated[Path, typer.Argument(help="The site file (YAML) to check.")],
+) -> None:
+    """Check a site file; print its devices and groups, or every problem with its line."""
+    notes: list[str] = []
+    try:
+        config = load_site(path, require_env=False, notes=notes)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise typer.Exit(EXIT_BAD_CONFIG) from None
+    render_site(config, Console())
+    for note in notes:
+        print(f"note: {path}: {note}", file=sys.stderr)
+
+
+register_running_commands(app)  # run, simulate, demo: controller/cli/run.py
+register_client_commands(app)  # visit, trigger, plan, status, events: the API
+register_auth_commands(app)  # hash-password, new-token: the site file's auth:
+register_say_command(app)  # say: a manual announcement, through the API
+register_agent_commands(app)  # agent media: a player PC's players and speakers
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,183 @@
+"""`vipctl run`, `vipctl simulate` and `vipctl demo`: the commands that keep running.
+
+Each loads and checks its files first (a bad file: every problem as file:line: field:
+message on stderr, exit 2, nothing started), then runs until SIGTERM or SIGINT and shuts
+down cleanly (exit 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from controller.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiError, serve_api
+from controller.auth.credentials import AuthError
+from controller.cli.loading import (
+    EXIT_FAILED,
+    ConfigOption,
+    LogLevelOption,
+    check_log_level,
+    exit_on_bad_input,
+    load_scene_file,
+    load_site_file,
+)
+from controller.config.overrides import with_broker
+from controller.config.site import SiteConfig
+from controller.daemon import Daemon
+from controller.errors import BadInput
+from controller.lifecycle import configure_logging, stop_on_signals
+from scenes.model import Scene
+
+log = logging.getLogger(__name__)
+
+
+async def run_daemon(site: SiteConfig, scene: Scene, *, speed: float, api: tuple[str, int] | None,
+                     ) -> int:
+    """Run until a signal; the exit status (1 when the API could not start)."""
+    daemon = Daemon(site, scene, speed=speed)
+    stop_on_signals(daemon.stopping)
+    async with daemon:
+        server = None
+        if api is not None:
+            try:
+                server = await serve_api(daemon, *api)
+            except (ApiError, AuthError) as exc:  # the port is taken, a token unusable
+                print(f"error: the HTTP API did not start on {api[0]}:{api[1]}: {exc}",
+                      file=sys.stderr)
+                return EXIT_FAILED
+        try:
+            await daemon.stopping.wait()
+            log.info("stopping")
+        finally:
+            if server is not None:
+                await server.stop()
+    return 0
+
+
+# --- the commands -------------------------------------------------------------------------
+
+
+def run(
+    config: ConfigOption,
+    scene: Annotated[Path | None, typer.Option(
+        help="The scene file; default: the VIP reception procedure vipctl ships.")] = None,
+    speed: Annotated[float, typer.Option(
+        min=0.001, help="Run the procedure's clock this many times faster (tests, rehearsals)."
+    )] = 1.0,
+    api_host: Annotated[str, typer.Option(
+        help="Address the HTTP API listens on.")] = DEFAULT_HOST,
+    api_port: Annotated[int, typer.Option(
+        min=0, max=65535, help="0: no HTTP API.")] = DEFAULT_PORT,
+    log_level: LogLevelOption = "info",
+) -> None:
+    """Run the daemon for a site until SIGTERM or Ctrl-C."""
+    with exit_on_bad_input():
+        check_log_level(log_level)
+        site = load_site_file(config)
+        the_scene = load_scene_file(site, scene)
+    configure_logging(log_level)
+    api = (api_host, api_port) if api_port else None
+    code = asyncio.run(run_daemon(site, the_scene, speed=speed, api=api))
+    raise typer.Exit(code)
+
+
+def simulate(
+    config: ConfigOption,
+    mqtt: Annotated[str | None, typer.Option(
+        help="Broker URL (mqtt://host:port); default: the site file's.")] = None,
+    prefix: Annotated[str | None, typer.Option(
+        help="Topic prefix; default: the site file's.")] = None,
+    log_level: Annotated[str, typer.Option(help="Logging level.")] = "warning",
+) -> None:
+    """Stand up a simulator for every device of a site, until Ctrl-C."""
+    from controller.demo.simulate import simulate as run_simulators  # loads the simulators
+
+    with exit_on_bad_input():
+        site = with_broker(load_site_file(config), mqtt, prefix)
+    configure_logging(log_level)
+    host, port, tls = site.mqtt.connection
+    if tls or site.mqtt.username is not None:
+        print("note: the simulators connect without TLS or credentials", file=sys.stderr)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        await run_simulators(site, host=host, port=port, prefix=site.mqtt.topic_prefix,
+                             console=Console(), stop=stop)
+
+    try:
+        asyncio.run(main())
+    except TimeoutError:
+        print(f"error: the broker at {host}:{port} did not let the simulators connect",
+              file=sys.stderr)
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+def demo(
+    mqtt: Annotated[str | None, typer.Option(
+        help="Use this broker (mqtt://host:port) instead of the embedded one.")] = None,
+    speed: Annotated[float, typer.Option(
+        min=1.0, help="Procedure minutes per wall-clock minute (120: an hour in 30 s).")] = 120.0,
+    lead: Annotated[float | None, typer.Option(
+        min=0.0, help="Seconds from now to the visit's start; default: just after T-45.")] = None,
+    no_api: Annotated[bool, typer.Option("--no-api", help="Do not start the HTTP API.")] = False,
+    manual: Annotated[bool, typer.Option(
+        "--manual", help="Press nothing: drive the visit from the page it prints (or the CLI); "
+        "try --speed 10.")] = False,
+    prefix: Annotated[str, typer.Option(help="Topic prefix on a shared broker.")] = "",
+    real_media: Annotated[bool, typer.Option(
+        "--real-media", help="Play the music, the promo video and the announcements for real "
+        "(libVLC, espeak-ng) instead of simulating them.")] = False,
+    dummy_outputs: Annotated[bool, typer.Option(
+        "--dummy-outputs", help="With --real-media: libVLC's dummy outputs (no sound card or "
+        "display needed).")] = False,
+    serial: Annotated[bool, typer.Option(
+        "--serial", help="Put the VIP room's air conditioner on a simulated CoolMaster "
+        "gateway and sand-table lights on a simulated DMX widget (serial ports).")] = False,
+    log_level: Annotated[str, typer.Option(help="Logging level.")] = "error",
+) -> None:
+    """A whole VIP visit on simulated devices, in about a minute, with a live timeline."""
+    from controller.demo.broker import BrokerUnavailable
+    from controller.demo.run import DemoOptions, demo_site, run_demo
+
+    with exit_on_bad_input():
+        site = load_site_file(demo_site())
+        scene = load_scene_file(site)
+        if mqtt is not None or prefix:
+            with_broker(site, mqtt or site.mqtt.url, prefix)  # checked now; applied by the demo
+        if manual and no_api:
+            raise BadInput(["--manual: the visit is driven through the API; leave out --no-api"])
+        if dummy_outputs and not real_media:
+            raise BadInput(["--dummy-outputs: only with --real-media"])
+    if real_media:
+        from controller.demo.media import libvlc_problem
+
+        problem = libvlc_problem()
+        if problem is not None:
+            print(f"error: --real-media: {problem}", file=sys.stderr)
+            raise typer.Exit(EXIT_FAILED)
+    configure_logging(log_level)
+    options = DemoOptions(mqtt=mqtt, speed=speed, lead=lead, api=not no_api, prefix=prefix,
+                          serial=serial,
+                          manual=manual, real_media=real_media, dummy_outputs=dummy_outputs)
+    try:
+        code = asyncio.run(run_demo(site, scene, options, Console(highlight=False)))
+    except BrokerUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_FAILED) from None
+    except TimeoutError:
+        print(f"error: the broker at {mqtt} did not let the simulators connect", file=sys.stderr)
+        raise typer.Exit(EXIT_FAILED) from None
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("simulate")(simulate)
+    app.command("demo")(demo)

@@ -1,0 +1,325 @@
+"""The reception engine: visits on a schedule, triggers, cues, holds and the restore.
+
+The database is the truth. `reconcile(visit)` looks at a visit as stored (its start, the
+times its triggers happened, the steps already done) and makes the scheduler match: jobs
+for what is still ahead, an immediate run (or a recorded skip) for what is overdue. It is
+called at start-up for every open visit and after every change, so a restart, a move or a
+trigger all take the same path, and the ledger makes each step happen once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from common.tasks import TaskSet
+from controller.engine.announcer import Announcer
+from controller.engine.context import CurrentVisit
+from controller.engine.executor import Executor
+from controller.engine.presses import PressGate
+from controller.engine.steps import Steps
+from controller.engine.timers import Timers
+from controller.store.book import VisitBook
+from controller.store.events import EventLog
+from controller.store.ledger import StepLedger
+from controller.store.requests import VisitRequest
+from controller.store.visits import FREE, OPEN, IllegalTransition, Visit, VisitStatus
+from scenes.model import Scene
+from scenes.timeline import lateness_decision, plan, plan_holds, restore_time
+from scenes.timeline import preparation as preparation_cues
+
+log = logging.getLogger(__name__)
+
+S = VisitStatus
+TRIGGERS = ("arrival", "show_flat", "departure")
+# trigger → the status it moves a visit to
+TRIGGER_STATUS = {"arrival": S.ARRIVED, "show_flat": S.AT_SHOW_FLAT, "departure": S.DEPARTING}
+STATUS_TRIGGER = {v: k for k, v in TRIGGER_STATUS.items()}
+# How long before its start a booked visit counts as "the next one" for an arrival press
+# (a guest a little early), at speed 1.
+ARRIVAL_WINDOW = timedelta(hours=2)
+# Visits on the scheduler reach this far ahead (real time, plus the scene's lead before a
+# start); a sweep every HORIZON_SWEEP brings later ones in as they come within reach. A year
+# of bookings would otherwise be tens of thousands of timers and a minute of start-up
+# (bench/: 10,000 visits took 86 s). The database stays the truth either way.
+HORIZON = timedelta(hours=24)
+HORIZON_SWEEP = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerResult:
+    trigger: str
+    visit_id: str | None
+    accepted: bool
+    message: str
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        scene: Scene,
+        executor: Executor,
+        announcer: Announcer,
+        book: VisitBook,
+        ledger: StepLedger,
+        events: EventLog,
+        tz: ZoneInfo,
+        clock: Callable[[], datetime],
+        speed: float = 1.0,
+        current: CurrentVisit | None = None,
+    ) -> None:
+        self.scene = scene
+        self.executor = executor
+        self.book = book
+        self.ledger = ledger
+        self.events = events
+        self.tz = tz
+        self.clock = clock
+        self.speed = speed
+        self.current = current or CurrentVisit()
+        self.presses = PressGate()
+        self.timers = Timers(tz, self._run_step)
+        self.steps = Steps(scene=scene, executor=executor, announcer=announcer, book=book,
+                           ledger=ledger, events=events, current=self.current,
+                           timers=self.timers)
+        self._tasks = TaskSet("engine", logger=log)
+        self._reach: datetime | None = None  # visits starting before it are scheduled
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the scheduler (inside the running loop, as APScheduler requires) and rebuild."""
+        self.timers.start()
+        for entry in self.scene.baseline:
+            await self.executor.baseline(entry.target, entry.state.as_state())
+        self._reach = self._horizon()
+        for visit in self.open_visits(until=self._reach):
+            await self.reconcile(visit)
+        self.timers.every(HORIZON_SWEEP.total_seconds(), self.sweep, "vipctl:horizon")
+        self._tasks.spawn(self._reassert_when_heard(), "reassert")
+
+    def _horizon(self) -> datetime:
+        """Visits starting before this are put on the scheduler now."""
+        offsets = [c.at.offset for c in self.scene.cues if c.at.anchor == "start"]
+        offsets += [h.start.offset for h in self.scene.holds if h.start.anchor == "start"]
+        lead = max([timedelta(0), *(-offset for offset in offsets)]) / self.speed
+        return self.now() + HORIZON + lead
+
+    async def sweep(self) -> None:
+        """Schedule the visits that have come within reach since the last sweep."""
+        reach, self._reach = self._reach, self._horizon()
+        for visit in self.book.list(since=reach, until=self._reach, statuses=OPEN):
+            await self.reconcile(visit)
+
+    async def _reassert_when_heard(self) -> None:
+        """After a (re)start: once the devices have answered the state query, bring every
+        claimed or baseline device back to what it should be."""
+        devices = list(self.executor.registry.devices.values())
+        await asyncio.gather(*(d.wait_reported(d.policy.confirm_timeout) for d in devices))
+        await self.executor.reassert_all()
+
+    async def stop(self) -> None:
+        self.timers.stop()
+        await self._tasks.stop()
+
+    def open_visits(self, until: datetime | None = None) -> list[Visit]:
+        """Visits not yet over (starting before `until`), selected in the database: a
+        year of finished and future bookings is never loaded for one press."""
+        return self.book.list(until=until, statuses=OPEN)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # --- visits -----------------------------------------------------------------------------
+
+    async def book_visit(self, request: VisitRequest, *, source: str) -> Visit:
+        visit = self.book.book(request, source)
+        self.events.append("visit", visit_id=visit.id, source=source,
+                           detail={"action": "booked", "start": visit.start.isoformat(),
+                                   "guest": visit.salutation}, result="ok")
+        await self.reconcile(visit)
+        return visit
+
+    async def move_visit(
+        self, visit_id: str, start: datetime, duration: timedelta | None, *, source: str
+    ) -> Visit:
+        visit = self.book.move(visit_id, start, duration)
+        self.events.append("visit", visit_id=visit.id, source=source,
+                           detail={"action": "moved", "start": visit.start.isoformat()},
+                           result="ok")
+        await self.reconcile(visit)
+        return visit
+
+    async def cancel_visit(self, visit_id: str, reason: str, *, source: str) -> Visit:
+        before = self.book.get(visit_id)
+        visit = self.book.cancel(visit_id, reason)
+        self.timers.unschedule(visit_id)
+        self.events.append("visit", visit_id=visit_id, source=source,
+                           detail={"action": "cancelled", "reason": reason}, result="ok")
+        if before.status is not S.BOOKED or self.ledger.done(visit_id):
+            await self.steps.restore(visit_id, why="cancelled")
+        return visit
+
+    async def vip_now(self, request: VisitRequest, *, source: str) -> Visit:
+        """An unbooked visit: the preparation runs at once, in order, then arrival is awaited."""
+        visit = self.book.book(request.model_copy(update={"start": self.now()}), source)
+        self.events.append("visit", visit_id=visit.id, source=source,
+                           detail={"action": "vip-now", "guest": visit.salutation}, result="ok")
+        for cue in preparation_cues(self.scene):
+            await self.steps.run_cue(visit.id, cue.id, force=True)
+        await self.reconcile(self.book.get(visit.id))
+        return self.book.get(visit.id)
+
+    # --- triggers ---------------------------------------------------------------------------
+
+    def engaged(self) -> list[Visit]:
+        """Visits whose guest is on site and not yet leaving (one, by P1)."""
+        return self.book.list(statuses=(S.ARRIVED, S.AT_SHOW_FLAT))
+
+    def target_for(self, trigger: str, engaged: list[Visit] | None = None) -> Visit | None:
+        """The visit a trigger without a visit id means (`engaged`: if just read)."""
+        engaged = self.engaged() if engaged is None else engaged
+        if engaged:
+            return engaged[0]
+        now = self.now()
+        if trigger == "arrival":
+            return self.book.nearest(now, ahead=ARRIVAL_WINDOW / self.speed,
+                                     statuses=(S.BOOKED, S.PREPARING))
+        if trigger == "departure":  # a guest leaving before the show flat, or pressed twice
+            leaving = self.book.list(statuses=(S.DEPARTING,))
+            return leaving[0] if leaving else None
+        return None
+
+    async def trigger(self, trigger: str, *, source: str, visit_id: str | None = None,
+                      ) -> TriggerResult:
+        """arrival / show_flat / departure, from a button, the API or the CLI: one path."""
+        if trigger not in TRIGGERS:
+            raise ValueError(f"{trigger!r} is not a trigger; triggers are {', '.join(TRIGGERS)}")
+        engaged = self.engaged()
+        visit = self.book.get(visit_id) if visit_id else self.target_for(trigger, engaged)
+        if visit is None:
+            message = f"no visit to apply {trigger} to"
+            self.events.append("trigger", source=source, detail={"trigger": trigger,
+                               "message": message}, result="ignored")
+            return TriggerResult(trigger, None, False, message)
+        others = [v for v in engaged if v.id != visit.id]
+        if others:
+            message = (f"{visit.id} ({visit.salutation}) is not the current visit; "
+                       f"{others[0].id} ({others[0].salutation}) is")
+            return self._refuse(trigger, visit, source, message)
+        if visit.status in FREE:
+            return self._refuse(trigger, visit, source,
+                                f"{visit.id} is {visit.status.value}; nothing to do")
+        done_at = visit.entered.get(TRIGGER_STATUS[trigger])
+        if done_at is not None:
+            message = (f"{trigger} for {visit.salutation} was already done at "
+                       f"{done_at.astimezone(self.tz):%H:%M:%S}; nothing repeated")
+            return self._refuse(trigger, visit, source, message)
+        busy = self.presses.refusal(trigger, visit.id)
+        if busy is not None:  # pressed twice, or by two people at once
+            return self._refuse(trigger, visit, source, busy)
+        self.presses.begin(trigger, visit.id, source)
+        try:
+            return await self._carry_out(trigger, visit, source)
+        finally:
+            self.presses.end(trigger, visit.id)
+
+    async def _carry_out(self, trigger: str, visit: Visit, source: str) -> TriggerResult:
+        try:
+            if trigger == "arrival" and visit.status is S.BOOKED:
+                # The guest came before the preparation: do it now, before the welcome.
+                self.book.set_status(visit.id, S.PREPARING)
+                for cue in preparation_cues(self.scene):  # reminders would be stale
+                    await self.steps.run_cue(visit.id, cue.id, force=True, speak=False)
+            # Committed with the steps it starts, once their announcement has gone out
+            # (Database.defer). A crash in those milliseconds loses the press, status and
+            # steps together: nothing is repeated on its own, and the press can be made again.
+            visit = self.book.set_status(visit.id, TRIGGER_STATUS[trigger], defer=True)
+        except IllegalTransition as exc:
+            message = f"{trigger} cannot follow {exc.from_status.value} for {visit.salutation}"
+            return self._refuse(trigger, visit, source, message)
+        # Written with the next device events, after the announcement has gone out.
+        self.events.append_soon("trigger", visit_id=visit.id, source=source,
+                                detail={"trigger": trigger, "guest": visit.salutation},
+                                result="ok")
+        self.current.id = visit.id
+        await self.reconcile(visit, pressed=trigger)
+        return TriggerResult(trigger, visit.id, True, f"{trigger}: {visit.salutation}")
+
+    def _refuse(self, trigger: str, visit: Visit, source: str, message: str) -> TriggerResult:
+        self.events.append("trigger", visit_id=visit.id, source=source,
+                           detail={"trigger": trigger, "message": message}, result="ignored")
+        return TriggerResult(trigger, visit.id, False, message)
+
+    # --- the schedule -----------------------------------------------------------------------
+
+    def triggers_of(self, visit: Visit) -> dict[str, datetime]:
+        return {STATUS_TRIGGER[s]: at for s, at in visit.entered.items() if s in STATUS_TRIGGER}
+
+    async def reconcile(self, visit: Visit, *, pressed: str | None = None) -> None:
+        """Make the scheduler match the stored visit: schedule what's ahead, run what's due.
+
+        `pressed`: the trigger that just happened; the cues it sets off claim their step
+        with it (deferred, see _carry_out), the others before they act."""
+        self.timers.unschedule(visit.id)
+        if visit.status in FREE:
+            return
+        if self._reach is not None and visit.start >= self._reach:
+            return  # beyond the horizon: a later sweep schedules it
+        now = self.now()
+        triggers = self.triggers_of(visit)
+        done = self.ledger.done(visit.id)
+        overdue: list[str] = []
+        pressed_now: list[str] = []
+        for planned in plan(self.scene, start=visit.start, triggers=triggers, speed=self.speed):
+            if planned.due is None or planned.cue.id in done:
+                continue
+            if planned.due > now:
+                self.timers.at(planned.due, visit.id, planned.cue.id)
+            elif pressed is not None and planned.cue.at.anchor == pressed:
+                pressed_now.append(planned.cue.id)
+            elif lateness_decision(planned, now) == "run":
+                overdue.append(planned.cue.id)
+            elif self.ledger.claim(visit.id, planned.cue.id):
+                self.ledger.mark(visit.id, planned.cue.id, "skipped-late")
+                self.events.append("cue", visit_id=visit.id, detail={
+                    "cue": planned.cue.id, "due": planned.due.isoformat(),
+                    "message": "stale: skipped"}, result="skipped")
+        for ph in plan_holds(self.scene, start=visit.start, triggers=triggers, speed=self.speed):
+            key = f"hold:{ph.hold.id}"
+            if ph.begins is None or key in done:
+                continue
+            if ph.begins > now:
+                self.timers.at(ph.begins, visit.id, key)
+            else:
+                overdue.append(key)
+        if visit.status in (S.BOOKED, S.PREPARING) and "no-show" not in done:
+            # Nobody came by the booked end: a no-show, and the site goes back to normal.
+            if visit.end > now:
+                self.timers.at(visit.end, visit.id, "no-show")
+            else:
+                overdue.append("no-show")
+        restore_at = restore_time(self.scene, start=visit.start, triggers=triggers,
+                                  speed=self.speed)
+        if restore_at is not None and "restore" not in done:
+            if restore_at > now:
+                self.timers.at(restore_at, visit.id, "restore")
+            else:
+                overdue.append("restore")
+        for key in pressed_now:
+            self._tasks.spawn(self.steps.step(visit.id, key, pressed=True), f"{visit.id}|{key}")
+        for key in overdue:
+            self._tasks.spawn(self.steps.step(visit.id, key), f"{visit.id}|{key}")
+
+    async def _run_step(self, visit_id: str, key: str) -> None:
+        """A step whose time has come (the timers' job)."""
+        await self.steps.step(visit_id, key)
+
+    def guest(self, visit: Visit) -> dict[str, str]:
+        """The template values for a visit's guest ({surname}{honorific} …)."""
+        return self.steps.guest(visit)

@@ -1,0 +1,423 @@
+"""The book of visits: stored in the database, P1 enforced on every booking and move.
+
+A refused booking names the visit it collides with and the earliest free start. A naive
+time means the site's timezone.
+"""
+
+from __future__ import annotations
+
+import bisect
+import builtins
+import dataclasses
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.orm import Session
+
+from controller.store.database import Database
+from controller.store.requests import VisitRequest
+from controller.store.tables import Clock, VisitRow, VisitStatusRow, utc_now
+from controller.store.visits import (
+    ACTIVE,
+    DEFAULT_DURATION,
+    FREE,
+    MAX_DURATION,
+    MOVABLE,
+    ON_SITE,
+    OPEN,
+    TRANSITIONS,
+    BookingRefused,
+    IllegalTransition,
+    UnknownVisit,
+    Visit,
+    VisitStatus,
+    check_duration,
+    check_start,
+)
+
+S = VisitStatus
+_VISITS = cast(Table, VisitRow.__table__)
+_HISTORY = cast(Table, VisitStatusRow.__table__)
+# Core statements, built once: the ORM's bulk UPDATE would look for the row among the
+# session's objects first, and a statement built per call is compiled per call.
+_SET_STATUS = _VISITS.update().where(_VISITS.c.id == bindparam("v"))
+# How far in the past a start may lie and still be booked: "VIP now" books at the
+# current minute, and the request took a moment to arrive.
+DEFAULT_GRACE = timedelta(minutes=2)
+_ID_PREFIX = "v-"
+_ID_BYTES = 3  # six hex digits: short enough to read out, and retried on collision
+
+
+class VisitBook:
+    """The visits in the database, with P1 enforced on every booking and move.
+
+    Each write is one short transaction, cheap enough to call from the event loop. Bookings
+    and moves are serialised through `Database.lock_schedule`, so two racing bookings of
+    one slot cannot both succeed, in one process or several.
+
+    The visits not yet over (OPEN) are also kept in memory, read once and then kept up to
+    date by this book's own writes: a button press finds its visit without a query
+    (bench/, "Performance"). That makes this book the only writer of its visits while it
+    lives, as the daemon is; `reload()` reads them again after someone else wrote.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        tz: ZoneInfo,
+        teardown: timedelta,
+        clock: Clock = utc_now,
+        grace: timedelta = DEFAULT_GRACE,
+    ) -> None:
+        if teardown < timedelta(0):
+            raise ValueError("teardown must not be negative")
+        self._db = db
+        self._tz = tz
+        self._teardown = teardown
+        self._clock = clock
+        self._grace = grace
+        self._open: dict[str, Visit] | None = None  # id → visit, once loaded
+        self._starts: builtins.list[tuple[datetime, str]] = []  # of _open, sorted
+        self._by_status: dict[VisitStatus, set[str]] = {}
+
+    # The visits not yet over, in memory.
+
+    def reload(self) -> None:
+        """Read the visits not yet over from the database again."""
+        with self._db.read() as session:
+            rows = session.scalars(select(VisitRow).where(VisitRow.status.in_(
+                [s.value for s in OPEN]))).all()
+            visits = self._visits(session, rows)
+        self._open, self._starts, self._by_status = {}, [], {}
+        for visit in visits:
+            self._remember(visit)
+
+    def _cache(self) -> dict[str, Visit]:
+        if self._open is None:
+            self.reload()
+        assert self._open is not None
+        return self._open
+
+    def _remember(self, visit: Visit) -> None:
+        """Put `visit` as it now is in memory (or drop it there, once it is over)."""
+        cache = self._cache()
+        old = cache.pop(visit.id, None)
+        if old is not None:
+            key = (old.start, old.id)
+            del self._starts[bisect.bisect_left(self._starts, key)]
+            self._by_status[old.status].discard(old.id)
+        if visit.status in OPEN:
+            cache[visit.id] = visit
+            bisect.insort(self._starts, (visit.start, visit.id))
+            self._by_status.setdefault(visit.status, set()).add(visit.id)
+
+    def nearest(self, at: datetime, *, ahead: timedelta,
+                statuses: Iterable[VisitStatus]) -> Visit | None:
+        """The visit in `statuses` under way at `at` or starting within `ahead` of it
+        (start - ahead <= at <= end) whose start is nearest `at`."""
+        cache, wanted, at = self._cache(), frozenset(statuses), self._aware(at)
+        best: Visit | None = None
+        starts = self._starts
+        middle = bisect.bisect_left(starts, (at, ""))
+        for i in range(middle, len(starts)):  # starting at or after `at`
+            start, visit_id = starts[i]
+            if start - ahead > at or (best is not None and start - at >= abs(best.start - at)):
+                break
+            visit = cache[visit_id]
+            if visit.status in wanted:
+                best = visit
+                break
+        for i in range(middle - 1, -1, -1):  # started before `at`
+            start, visit_id = starts[i]
+            if at - start > MAX_DURATION or (best is not None
+                                             and at - start >= abs(best.start - at)):
+                break
+            visit = cache[visit_id]
+            if visit.status in wanted and at <= visit.end:
+                best = visit
+                break
+        return best
+
+    def book(self, request: VisitRequest, source: str) -> Visit:
+        if not 1 <= len(source) <= 32:
+            raise ValueError("source must be 1 to 32 characters")
+        start = self._aware(request.start)
+        now = self._clock()
+        with self._db.write() as session:
+            self._db.lock_schedule(session)
+            self._check_slot(session, start, request.duration, now, exclude=None)
+            visit_id = self._new_id(session)
+            row = VisitRow(
+                id=visit_id,
+                **request.model_dump(exclude={"start", "duration"}),
+                start=start,
+                end=start + request.duration,
+                status=S.BOOKED.value,
+                source=source,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            session.add(VisitStatusRow(visit_id=visit_id, status=S.BOOKED.value, at=now))
+            session.flush()
+            visit = self._visits(session, [row])[0]
+        self._remember(visit)
+        return visit
+
+    def move(self, visit_id: str, new_start: datetime, duration: timedelta | None = None) -> Visit:
+        """Give a booked (or preparing) visit a new start and, optionally, a new duration."""
+        try:
+            start = self._aware(check_start(new_start))
+            length = None if duration is None else check_duration(duration)
+        except ValueError as bad:
+            raise BookingRefused(str(bad)) from None
+        now = self._clock()
+        with self._db.write() as session:
+            self._db.lock_schedule(session)
+            row = self._row(session, visit_id)
+            if row.status not in MOVABLE:
+                raise BookingRefused(
+                    f"visit {visit_id} is {row.status}; only booked or preparing visits move"
+                )
+            length = row.end - row.start if length is None else length
+            self._check_slot(session, start, length, now, exclude=visit_id)
+            row.start, row.end, row.updated_at = start, start + length, now
+            session.flush()
+            visit = self._visits(session, [row])[0]
+        self._remember(visit)
+        return visit
+
+    def cancel(self, visit_id: str, reason: str) -> Visit:
+        return self.set_status(visit_id, S.CANCELLED, reason=reason)
+
+    def set_status(
+        self,
+        visit_id: str,
+        status: VisitStatus,
+        at: datetime | None = None,
+        *,
+        reason: str | None = None,
+        defer: bool = False,
+    ) -> Visit:
+        """Move a visit along the status machine; `reason` is kept for a cancellation.
+
+        `defer`: written with the database's next deferred writes (Database.defer) rather
+        than now; the visit has changed here at once either way."""
+        status = VisitStatus(status)
+        at = self._clock() if at is None else self._aware(at)
+        visit = self._cache().get(visit_id)
+        if visit is None:  # over (no transition leads on from there) or unknown
+            visit = self.get(visit_id)
+        if status not in TRANSITIONS[visit.status]:
+            raise IllegalTransition(visit_id, visit.status, status)
+        start = visit.start
+        if status in ON_SITE and at < start:
+            # A guest who came early occupies the site from now on (P1): the visit
+            # starts when the guest is here. Its end stays as booked.
+            start = self._local(at)
+        changed = dataclasses.replace(
+            visit, status=status, updated_at=self._local(at), start=start,
+            duration=visit.end - start, entered={**visit.entered, status: self._local(at)},
+            cancel_reason=reason if status is S.CANCELLED else visit.cancel_reason)
+        values = {"v": visit_id, "status": status.value, "updated_at": at, "start_at": start,
+                  "cancel_reason": changed.cancel_reason}
+
+        def write(session: Session) -> None:
+            session.execute(_SET_STATUS, values)
+            session.execute(_HISTORY.insert(), {"visit_id": visit_id, "status": status.value,
+                                                "at": at})
+
+        if defer:
+            self._db.defer(write)
+        else:
+            with self._db.write() as session:
+                write(session)
+        self._remember(changed)
+        return changed
+
+    def get(self, visit_id: str) -> Visit:
+        visit = self._cache().get(visit_id)
+        if visit is not None:
+            return visit
+        with self._db.read() as session:
+            return self._visits(session, [self._row(session, visit_id)])[0]
+
+    def list(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        statuses: Iterable[VisitStatus] | None = None,
+    ) -> builtins.list[Visit]:
+        """Visits starting in [since, until), in order of start."""
+        wanted = None if statuses is None else frozenset(VisitStatus(s) for s in statuses)
+        if wanted is not None and wanted <= OPEN:
+            return self._list_open(since, until, wanted)
+        query = select(VisitRow).order_by(VisitRow.start, VisitRow.id)
+        if since is not None:
+            query = query.where(VisitRow.start >= self._aware(since))
+        if until is not None:
+            query = query.where(VisitRow.start < self._aware(until))
+        if wanted is not None:
+            query = query.where(VisitRow.status.in_([s.value for s in wanted]))
+        with self._db.read() as session:
+            return self._visits(session, session.scalars(query).all())
+
+    def _list_open(self, since: datetime | None, until: datetime | None,
+                   wanted: frozenset[VisitStatus]) -> builtins.list[Visit]:
+        cache = self._cache()
+        few = sum(len(self._by_status.get(s, ())) for s in wanted)
+        if (since is None and until is None) or few < 64:
+            # Few of them (those on site, say): by status, then sorted.
+            found = [cache[i] for s in wanted for i in self._by_status.get(s, ())]
+            found = [v for v in found if (since is None or v.start >= self._aware(since))
+                     and (until is None or v.start < self._aware(until))]
+            return sorted(found, key=lambda v: (v.start, v.id))
+        lo = 0 if since is None else bisect.bisect_left(self._starts, (self._aware(since), ""))
+        hi = (len(self._starts) if until is None
+              else bisect.bisect_left(self._starts, (self._aware(until), "")))
+        return [v for _, i in self._starts[lo:hi] if (v := cache[i]).status in wanted]
+
+    def current(self, now: datetime | None = None) -> Visit | None:
+        """The visit under way: a guest on site before one only being prepared (two
+        back-to-back visits overlap that way); among equals the start nearest `now`."""
+        at = self._clock() if now is None else self._aware(now)
+        active = self.list(statuses=ACTIVE)
+        if not active:
+            return None
+        return min(active, key=lambda v: (v.status not in ON_SITE, abs(v.start - at)))
+
+    def next_free(self, after: datetime, duration: timedelta = DEFAULT_DURATION) -> datetime:
+        """The earliest start >= `after` where `duration` fits without overlap."""
+        with self._db.read() as session:
+            return self._next_free(session, self._aware(after), check_duration(duration), None)
+
+    # Internals.
+
+    def _aware(self, value: datetime) -> datetime:
+        return value.replace(tzinfo=self._tz) if value.tzinfo is None else value
+
+    def _local(self, value: datetime) -> datetime:
+        return value.astimezone(self._tz)
+
+    def _fmt(self, value: datetime) -> str:
+        local = self._local(value)
+        return local.strftime("%Y-%m-%d %H:%M" + (":%S" if local.second else "") + " %Z")
+
+    def _row(self, session: Session, visit_id: str, *, lock: bool = False) -> VisitRow:
+        row = session.get(VisitRow, visit_id, with_for_update=lock)
+        if row is None:
+            raise UnknownVisit(visit_id)
+        return row
+
+    def _new_id(self, session: Session) -> str:
+        while True:
+            visit_id = _ID_PREFIX + secrets.token_hex(_ID_BYTES)
+            if session.get(VisitRow, visit_id) is None:
+                return visit_id
+
+    def _occupying(
+        self, session: Session, start: datetime, end: datetime | None, exclude: str | None
+    ) -> builtins.list[VisitRow]:
+        """Visits whose occupied time reaches past `start` (and begins before `end`)."""
+        query = (
+            select(VisitRow)
+            .where(VisitRow.end > start - self._teardown)
+            .where(VisitRow.status.not_in([s.value for s in FREE]))
+            .order_by(VisitRow.start, VisitRow.id)
+        )
+        if end is not None:
+            query = query.where(VisitRow.start < end + self._teardown)
+        if exclude is not None:
+            query = query.where(VisitRow.id != exclude)
+        rows = builtins.list(session.scalars(query).all())
+        # A guest still on site after the booked end occupies the site until they leave:
+        # treat the end as "now" for the overlap test.
+        now = self._clock()
+        overrun = select(VisitRow).where(VisitRow.status.in_([s.value for s in ON_SITE]))
+        if exclude is not None:
+            overrun = overrun.where(VisitRow.id != exclude)
+        for row in session.scalars(overrun):
+            if row in rows or row.end >= now:
+                continue
+            if now > start - self._teardown and (end is None or row.start < end + self._teardown):
+                rows.append(row)
+        return rows
+
+    def _next_free(
+        self, session: Session, after: datetime, duration: timedelta, exclude: str | None
+    ) -> datetime:
+        candidate = after
+        # Sorted by start, one pass suffices: the candidate only moves later, so a visit
+        # already passed can never collide again.
+        for other in self._occupying(session, after, None, exclude):
+            if other.start >= candidate + duration + self._teardown:
+                break
+            end = other.end
+            if VisitStatus(other.status) in ON_SITE:  # still here: not before they leave
+                end = max(end, self._clock())
+            candidate = max(candidate, end + self._teardown)
+        return self._local(candidate)
+
+    def _check_slot(
+        self,
+        session: Session,
+        start: datetime,
+        duration: timedelta,
+        now: datetime,
+        exclude: str | None,
+    ) -> None:
+        if start < now - self._grace:
+            raise BookingRefused(
+                f"the start {self._fmt(start)} is in the past (now {self._fmt(now)})",
+                next_free=self._next_free(session, now, duration, exclude),
+            )
+        clash = self._occupying(session, start, start + duration, exclude)
+        if clash:
+            other = clash[0]
+            free = self._next_free(session, start, duration, exclude)
+            raise BookingRefused(
+                f"{self._fmt(start)} for {duration} overlaps visit {other.id} of "
+                f"{other.surname}{other.honorific} ({self._fmt(other.start)} to "
+                f"{self._fmt(other.end)}, then {self._teardown} teardown); "
+                f"the next free start is {self._fmt(free)}",
+                collides_with=other.id,
+                next_free=free,
+            )
+
+    def _visits(self, session: Session, rows: Iterable[VisitRow]) -> builtins.list[Visit]:
+        rows = builtins.list(rows)
+        entered: dict[str, dict[VisitStatus, datetime]] = {row.id: {} for row in rows}
+        if rows:
+            history = session.scalars(
+                select(VisitStatusRow)
+                .where(VisitStatusRow.visit_id.in_(entered))
+                .order_by(VisitStatusRow.id)
+            )
+            for step in history:
+                entered[step.visit_id][VisitStatus(step.status)] = self._local(step.at)
+        return [
+            Visit(
+                id=row.id,
+                surname=row.surname,
+                honorific=row.honorific,
+                full_name=row.full_name,
+                title=row.title,
+                party_size=row.party_size,
+                car_plate=row.car_plate,
+                start=self._local(row.start),
+                duration=row.end - row.start,
+                notes=row.notes,
+                status=VisitStatus(row.status),
+                source=row.source,
+                created_at=self._local(row.created_at),
+                updated_at=self._local(row.updated_at),
+                entered=entered[row.id],
+                cancel_reason=row.cancel_reason,
+            )
+            for row in rows
+        ]

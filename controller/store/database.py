@@ -1,0 +1,226 @@
+"""The database: tables for visits, the executed-steps ledger and the event log.
+
+The URL is configuration: an SQLite file on the site's box by default, a shared PostgreSQL
+for a company with many sites. Only portable SQL is used; SQLite gets its pragmas and
+`BEGIN IMMEDIATE` through connection events, nothing else differs.
+
+The tables and the way times are stored in them: tables.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import (
+    Engine,
+    Table,
+    create_engine,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Connection, CursorResult, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from controller.store.tables import (
+    Base,
+    KeyValueRow,
+    ScheduleLockRow,
+    utc_now,
+)
+
+log = logging.getLogger(__name__)
+
+# How long an SQLite connection waits for another writer before "database is locked".
+# Every transaction here takes microseconds; 5 s only matters if something is badly wrong.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+# Execution option that marks a write transaction (SQLite: BEGIN IMMEDIATE).
+_WRITE_OPTION = "vipctl_write"
+
+# Writes handed to `Database.defer` are committed this much later at most (seconds), together
+# (the event log's append_soon waits as long: controller/events.py).
+DEFER_S = 0.01
+
+# The single row of `schedule_lock`; every booking and move updates it first, which
+# serialises them on any database (a row lock on PostgreSQL, the write lock on SQLite).
+_LOCK_ROW_ID = 1
+
+
+After = Callable[[], None]
+
+
+class _Deferred:
+    """Writes waiting for `Database.defer`'s timer, in the order they were handed over,
+    each with what to do once it is committed."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.writes: list[tuple[Callable[[Session], object], After | None]] = []
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Database:
+    """An engine and its sessions. Use `read()` and `write()`, each one short transaction."""
+
+    engine: Engine
+    _reads: sessionmaker[Session]
+    _writes: sessionmaker[Session]
+    _deferred: _Deferred = field(default_factory=_Deferred)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads (one consistent snapshot), after any deferred write."""
+        self.flush_deferred()
+        with self._reads() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that writes; committed on leaving, rolled back on an exception.
+
+        Deferred writes are committed first, in a transaction of their own (one refused
+        here, a booking say, must not take them with it), so the database sees every write
+        in the order it was made. On SQLite it starts with BEGIN IMMEDIATE, so it holds
+        the write lock from its first read and a check-then-insert inside it cannot race
+        another writer.
+        """
+        self.flush_deferred()
+        with self._writes() as session, session.begin():
+            yield session
+
+    def defer(self, write: Callable[[Session], object], after: After | None = None) -> None:
+        """Apply `write` within DEFER_S, in one transaction with the writes deferred
+        meanwhile, or before the next `write()` or `read()`, whichever comes first; then
+        call `after`. For the writes of a button press, so that its announcement goes out
+        first (controller/engine.py says what a crash in between means), and for the event
+        log. Only for writes that cannot fail on a correct database."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop in this thread: nothing would flush it
+            loop = None
+        with self._deferred.lock:
+            self._deferred.writes.append((write, after))
+            first = len(self._deferred.writes) == 1
+        if loop is None:
+            self.flush_deferred()
+        elif first:
+            loop.call_later(DEFER_S, self._flush_from_timer)
+
+    def flush_deferred(self) -> None:
+        """Commit the deferred writes now (before a read, at shutdown)."""
+        if not self._deferred.writes:
+            return
+        with self._deferred.lock:
+            pending, self._deferred.writes = self._deferred.writes, []
+        with self._writes() as session, session.begin():
+            for write, _ in pending:
+                write(session)
+        for _, after in pending:
+            if after is not None:
+                after()
+
+    def _flush_from_timer(self) -> None:
+        try:
+            self.flush_deferred()
+        except Exception:  # the loop's timer: nobody to raise to, and the daemon must live
+            log.exception("could not commit deferred writes")
+
+    def lock_schedule(self, session: Session) -> None:
+        """Serialise schedule changes: call first in a `write()` that checks overlaps."""
+        lock = session.get(ScheduleLockRow, _LOCK_ROW_ID, with_for_update=True)
+        if lock is None:  # pragma: no cover - created by open_database
+            raise RuntimeError("schedule_lock row missing")
+        lock.generation += 1
+        session.flush()
+
+    def load_value(self, key: str) -> dict[str, Any] | None:
+        with self.read() as session:
+            row = session.get(KeyValueRow, key)
+            return None if row is None else dict(row.value)
+
+    def save_value(self, key: str, value: dict[str, Any], session: Session | None = None,
+                   ) -> None:
+        """Store `value` under `key`, in its own transaction or in `session`'s."""
+        if session is None:
+            with self.write() as session:
+                self.save_value(key, value, session)
+            return
+        table = cast(Table, KeyValueRow.__table__)
+        row = {"key": key, "value": value, "updated_at": utc_now()}
+        # Core statements: one UPDATE, and an INSERT the first time.
+        updated = session.execute(table.update().where(table.c.key == key), row)
+        if cast(CursorResult[Any], updated).rowcount == 0:
+            session.execute(table.insert(), row)
+
+    def close(self) -> None:
+        try:
+            self.flush_deferred()
+        finally:
+            self.engine.dispose()
+
+
+def _sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy emits BEGIN itself (below); the driver's legacy mode would not begin a
+        # transaction before a SELECT, breaking check-then-insert.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        # In WAL mode, NORMAL syncs at checkpoints instead of at every commit: a commit stays
+        # durable across a crash or SIGKILL of vipctl and the file is never corrupted; only a
+        # power cut or kernel crash may roll back the last commits (then an announcement made
+        # just before it could be made again, if still due after the reboot)
+        # (https://www.sqlite.org/pragma.html#pragma_synchronous). FULL cost an fsync, 1.5 ms
+        # here, on each of the ~12 commits of a button press (bench/, "Performance").
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def open_database(url: str) -> Database:
+    """Connect to `url` (e.g. "sqlite:///var/lib/vipctl/vipctl.db") and create missing tables."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {}
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite and parsed.database in (None, "", ":memory:"):
+        # One shared connection, or every session would see its own empty database.
+        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    engine = create_engine(parsed, **kwargs)
+    if sqlite:
+        _sqlite_events(engine)
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        exists = select(ScheduleLockRow.id).where(ScheduleLockRow.id == _LOCK_ROW_ID)
+        if conn.scalar(exists) is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(ScheduleLockRow).values(id=_LOCK_ROW_ID, generation=0))
+            except IntegrityError:  # another process created it at the same moment
+                pass
+    return Database(
+        engine=engine,
+        _reads=sessionmaker(engine, expire_on_commit=False),
+        _writes=sessionmaker(
+            engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
+        ),
+    )
