@@ -7,9 +7,13 @@ back under the same topic, so codecs decode replies exactly as they decode publi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from typing import Protocol, Self
 
+from common.tasks import TaskSet
 from devices.errors import DeviceError
 
 Handler = Callable[[str, bytes], None]
@@ -31,3 +35,69 @@ class Transport(Protocol):
         self, topic: str, payload: bytes | str, *, retain: bool = False, timeout: float = 5.0
     ) -> None:
         """Send, waiting up to `timeout` for the link. Raises TransportUnavailable."""
+
+
+class Connection(ABC):
+    """What the MQTT connection and a serial port share: a loop that connects, and connects
+    again when the link is lost, in the background from `start()` until `close()`; listeners
+    told of every (re)connection and loss; handlers called in order, one's failure logged
+    and never the end of the loop."""
+
+    def __init__(self, name: str) -> None:
+        self.connected = asyncio.Event()
+        self._log = logging.getLogger(type(self).__module__)
+        self._listeners: list[ConnectionListener] = []
+        # The connection loop first, then what it starts: stopped in reverse order.
+        self._tasks = TaskSet(name, logger=self._log)
+        self._running = False
+        self._closing = False
+
+    def add_connection_listener(self, listener: ConnectionListener) -> None:
+        self._listeners.append(listener)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        if not self._running:
+            self._running = True
+            self._closing = False
+            self._tasks.spawn(self._run(), "connection")
+
+    async def wait_connected(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self.connected.wait(), timeout)
+
+    async def close(self) -> None:
+        """Stop for good (after `_closing_words`). Idempotent."""
+        if not self._running:
+            return
+        self._closing = True
+        await self._closing_words()
+        await self._tasks.stop()
+        self._running = False
+
+    async def _closing_words(self) -> None:
+        """What to say on the link before it closes (vipctl's "offline" status)."""
+        return  # nothing, unless the connection has something to say
+
+    @abstractmethod
+    async def _run(self) -> None:
+        """Connect, serve, and connect again, until `_closing`."""
+
+    def _call(self, handlers: Iterable[Handler], topic: str, payload: bytes) -> None:
+        for handler in handlers:
+            try:
+                handler(topic, payload)
+            except Exception:
+                self._log.exception("handler for %s failed", topic)
+
+    def _notify(self, up: bool) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(up)
+            except Exception:
+                self._log.exception("connection listener failed")

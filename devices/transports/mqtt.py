@@ -13,14 +13,14 @@ import logging
 import random
 import socket
 import ssl
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiomqtt
 
 from devices.model import prefixed, unprefixed
-from devices.transports.base import TransportUnavailable
+from devices.transports.base import Connection, TransportUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -83,20 +83,16 @@ class MqttSettings:
     status_topic: str | None = None  # vipctl's own retained "online"/"offline"
 
 
-class MqttTransport:
+class MqttTransport(Connection):
     """The daemon's connection to the broker. Use as `async with MqttTransport(...)`."""
 
     def __init__(self, settings: MqttSettings) -> None:
+        super().__init__(f"mqtt:{settings.client_id}")
         self.settings = settings
-        self.connected = asyncio.Event()
         self.connects = 0  # how many times a connection was made (tests and status)
         self._exact: dict[str, list[Handler]] = {}
         self._wild: dict[str, list[Handler]] = {}
-        self._listeners: list[ConnectionListener] = []
         self._client: aiomqtt.Client | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._side_tasks: set[asyncio.Task[None]] = set()
-        self._closing = False
 
     # --- registry ----------------------------------------------------------------------
 
@@ -107,10 +103,7 @@ class MqttTransport:
         table.setdefault(topic_filter, []).append(handler)
         client = self._client
         if first and client is not None and self.connected.is_set():
-            self._spawn(self._subscribe_now(client, [topic_filter]))
-
-    def add_connection_listener(self, listener: ConnectionListener) -> None:
-        self._listeners.append(listener)
+            self._tasks.spawn(self._subscribe_later(client, topic_filter), "subscribe")
 
     # --- publishing --------------------------------------------------------------------
 
@@ -142,26 +135,8 @@ class MqttTransport:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    async def __aenter__(self) -> MqttTransport:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._closing = False
-            self._task = asyncio.create_task(self._run(), name="mqtt:connection")
-
-    async def wait_connected(self, timeout: float = 10.0) -> None:
-        await asyncio.wait_for(self.connected.wait(), timeout)
-
-    async def close(self) -> None:
-        """Say offline, disconnect, stop. Idempotent."""
-        if self._task is None:
-            return
-        self._closing = True
+    async def _closing_words(self) -> None:
+        """Say offline (the last will is only for a lost connection)."""
         client, status = self._client, self.settings.status_topic
         if client is not None and status and self.connected.is_set():
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
@@ -169,13 +144,6 @@ class MqttTransport:
                     prefixed(self.settings.topic_prefix, status), "offline", qos=1, retain=True,
                     timeout=2,
                 )
-        for task in list(self._side_tasks):
-            task.cancel()
-        task = self._task
-        while not task.done():  # see simulators.base.cancel_and_wait: 3.11 can lose a cancel
-            task.cancel()
-            await asyncio.wait([task], timeout=0.1)
-        self._task = None
 
     # --- the connection loop -----------------------------------------------------------
 
@@ -241,6 +209,12 @@ class MqttTransport:
                  self.settings.host, self.settings.port, len(filters))
         self._notify(True)
 
+    async def _subscribe_later(self, client: aiomqtt.Client, topic_filter: str) -> None:
+        """A filter added while connected; if the connection drops first, the reconnect
+        subscribes it with the others."""
+        with contextlib.suppress(aiomqtt.MqttError):
+            await self._subscribe_now(client, [topic_filter])
+
     async def _subscribe_now(self, client: aiomqtt.Client, filters: list[str]) -> None:
         prefix = self.settings.topic_prefix
         # Brokers cap the topics in one SUBSCRIBE; batches keep a 1,000-device site fast.
@@ -257,20 +231,4 @@ class MqttTransport:
         for pattern, hs in self._wild.items():
             if aiomqtt.Topic(topic).matches(pattern):
                 handlers.extend(hs)
-        for handler in handlers:
-            try:
-                handler(topic, data)
-            except Exception:  # one bad handler must not take the connection down
-                log.exception("handler for %s failed", topic)
-
-    def _notify(self, up: bool) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(up)
-            except Exception:
-                log.exception("connection listener failed")
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._side_tasks.add(task)
-        task.add_done_callback(self._side_tasks.discard)
+        self._call(handlers, topic, data)

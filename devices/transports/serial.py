@@ -20,6 +20,7 @@ from typing import Any
 
 import serial
 
+from common.tasks import cancel_and_wait
 from devices.conventions.serial_base import (
     OFFLINE,
     ONLINE,
@@ -28,7 +29,7 @@ from devices.conventions.serial_base import (
     status_topic,
     unit_of,
 )
-from devices.transports.base import ConnectionListener, Handler, TransportUnavailable
+from devices.transports.base import Connection, Handler, TransportUnavailable
 from devices.transports.serial_line import Line, open_line
 from devices.transports.serial_settings import SerialSettings
 
@@ -44,18 +45,17 @@ FIRST_POLL_S = 1.0
 Poller = Callable[[], Awaitable[None]]
 
 
-class SerialPort:
+class SerialPort(Connection):
     """The daemon's one owner of one serial port. Use as `async with SerialPort(...)`."""
 
     def __init__(self, name: str, settings: SerialSettings, framing: Framing) -> None:
+        super().__init__(f"serial:{name}")
         self.name = name
         self.settings = settings
         self.framing = framing
-        self.connected = asyncio.Event()
         self.opens = 0  # how many times the port was opened (tests and status)
         self._exact: dict[str, list[Handler]] = {}
         self._prefixes: dict[str, list[Handler]] = {}
-        self._listeners: list[ConnectionListener] = []
         self._pollers: list[Poller] = []
         self._link: asyncio.BaseTransport | None = None
         self._lock = asyncio.Lock()
@@ -64,9 +64,7 @@ class SerialPort:
         self._misses: dict[str, int] = {}
         self._quiet_until = 0.0  # after a timeout: a late reply must not pass for the next one
         self.open_failures = 0  # attempts that found no port (tests and status)
-        self._task: asyncio.Task[None] | None = None
         self._announced = False  # `$port online` was said and `offline` is still owed
-        self._closing = False
 
     # --- registry ----------------------------------------------------------------------
 
@@ -76,9 +74,6 @@ class SerialPort:
             self._prefixes.setdefault(topic_filter[:-1], []).append(handler)
         else:
             self._exact.setdefault(topic_filter, []).append(handler)
-
-    def add_connection_listener(self, listener: ConnectionListener) -> None:
-        self._listeners.append(listener)
 
     def add_poller(self, poller: Poller) -> None:
         """Called every poll interval while the port is open (devices that never push)."""
@@ -141,7 +136,7 @@ class SerialPort:
             return
         try:
             length = self.framing.reply_length(bytes(self._buffer))
-        except Exception:  # a framing bug: hand the bytes over, the codec rejects them
+        except Exception:
             log.exception("serial port %s: framing failed on %d bytes", self.name,
                           len(self._buffer))
             length = len(self._buffer)
@@ -163,32 +158,6 @@ class SerialPort:
             self._dispatch(status_topic(unit), ONLINE)
 
     # --- lifecycle ---------------------------------------------------------------------
-
-    async def __aenter__(self) -> SerialPort:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._closing = False
-            self._task = asyncio.create_task(self._run(), name=f"serial:{self.name}")
-
-    async def wait_connected(self, timeout: float = 10.0) -> None:
-        await asyncio.wait_for(self.connected.wait(), timeout)
-
-    async def close(self) -> None:
-        """Close the port and stop reopening it. Idempotent."""
-        if self._task is None:
-            return
-        self._closing = True
-        task = self._task
-        while not task.done():  # see simulators.base.cancel_and_wait: 3.11 can lose a cancel
-            task.cancel()
-            await asyncio.wait([task], timeout=0.1)
-        self._task = None
 
     async def _run(self) -> None:
         attempt = 0
@@ -228,13 +197,11 @@ class SerialPort:
         self._announced = True
         self._dispatch(PORT_TOPIC, ONLINE)
         self._notify(True)
-        chores = asyncio.create_task(self._chores(), name=f"serial:{self.name}:chores")
+        chores = self._tasks.spawn(self._chores(), "chores")
         try:
             await line.lost.wait()
         finally:
-            while not chores.done():
-                chores.cancel()
-                await asyncio.wait([chores], timeout=0.1)
+            await cancel_and_wait(chores)
 
     def _disconnected(self, link: asyncio.BaseTransport) -> None:
         self._link = None
@@ -275,7 +242,7 @@ class SerialPort:
                 for poll in list(self._pollers):
                     try:
                         await poll()
-                    except Exception:  # one device's trouble must not stop the others' polls
+                    except Exception:
                         log.exception("serial port %s: poll failed", self.name)
             await asyncio.sleep(max(0.0, min(next_refresh, next_poll) - loop.time()))
 
@@ -290,18 +257,7 @@ class SerialPort:
         for prefix, hs in self._prefixes.items():
             if topic.startswith(prefix):
                 handlers.extend(hs)
-        for handler in handlers:
-            try:
-                handler(topic, payload)
-            except Exception:  # one bad handler must not take the port down
-                log.exception("handler for %s on serial port %s failed", topic, self.name)
-
-    def _notify(self, up: bool) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(up)
-            except Exception:
-                log.exception("serial port %s: connection listener failed", self.name)
+        self._call(handlers, topic, payload)
 
     def snapshot(self) -> dict[str, Any]:
         return {"name": self.name, "url": self.settings.url, "open": self.connected.is_set(),
