@@ -141,7 +141,7 @@ class Device:
         except DecodeError as exc:
             self._garbage(topic, exc.reason, payload)
             return
-        except Exception as exc:
+        except Exception as exc:  # a codec bug must not end the connection either
             # A bug in vipctl, not garbage from the device: its traceback goes to the log.
             log.exception("%s: the %s codec failed on %s", self.id, self.codec.convention, topic)
             self._garbage(topic, f"decoder error {type(exc).__name__}: {exc}", payload)
@@ -310,7 +310,7 @@ class Device:
         for listener in list(self._listeners):
             try:
                 listener(event)
-            except Exception:
+            except Exception:  # one listener's bug must not silence the others
                 log.exception("%s: listener failed on %s", self.id, kind)
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:

@@ -18,7 +18,9 @@ from typing import Any
 
 import aiomqtt
 
+from common.tasks import TaskSet
 from devices.model import Message, StateValue, prefixed, unprefixed
+from simulators.errors import SimulatorCrashed
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +72,12 @@ class SimulatedDevice(ABC):
         self._client: aiomqtt.Client | None = None
         self._online = True
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._pending: set[asyncio.Task[None]] = set()
+        # What went wrong inside the simulator itself (a bug, not a fault knob): stop()
+        # raises it, so the test that used the simulator fails.
+        self.crashes: list[BaseException] = []
+        self._tasks = TaskSet(f"sim:{device_id}", on_crash=self._crashed, logger=log)
+        self._replies = TaskSet(f"sim:{device_id}:reply", on_crash=self._crashed, logger=log)
+        self._running = False
 
     # --- what subclasses provide -------------------------------------------------------
 
@@ -99,24 +105,31 @@ class SimulatedDevice(ABC):
 
     async def start(self) -> None:
         """Connect in the background and wait until subscribed and announced."""
-        self._task = asyncio.create_task(self._run(), name=f"sim:{self.device_id}")
+        if not self._running:
+            self._running = True
+            self._tasks.spawn(self._run(), "connection")
         await asyncio.wait_for(self.connected.wait(), timeout=10)
 
     async def stop(self) -> None:
-        """Disconnect cleanly (a clean disconnect does not fire the last will)."""
-        if self._task is None:
-            return
-        await cancel_and_wait(self._task)
-        self._task = None
-        for task in list(self._pending):
-            task.cancel()
+        """Disconnect cleanly (a clean disconnect does not fire the last will). Raises
+        SimulatorCrashed if anything inside the simulator failed meanwhile."""
+        await self._replies.stop()
+        await self._tasks.stop()
+        self._running = False
+        if self.crashes:
+            crashes, self.crashes = self.crashes, []
+            raise SimulatorCrashed(self.device_id, crashes)
+
+    def _crashed(self, task: asyncio.Task[Any], exc: BaseException) -> None:
+        self.crashes.append(exc)
 
     async def go_offline(self) -> None:
         """Drop the connection without a DISCONNECT packet so that the broker fires the will."""
         self._online = False
         client = self._client
         if client is not None:
-            sock = client._client.socket()  # no public way to "lose" the link
+            # aiomqtt's paho client (pinned): no public way to "lose" the link.
+            sock = client._client.socket()  # noqa: SLF001
             if isinstance(sock, socket.socket):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
@@ -190,13 +203,12 @@ class SimulatedDevice(ABC):
             return
         try:
             replies = self.handle(topic, payload)
-        except Exception:  # a simulator must survive any command, like the real device
+        except Exception as exc:  # it lives on, like the device would, but the test fails
             log.exception("simulator %s failed on %s", self.device_id, topic)
+            self.crashes.append(exc)
             return
         if replies:
-            task = asyncio.create_task(self._reply(replies))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            self._replies.spawn(self._reply(replies), "reply")
 
     async def _reply(self, replies: list[Message]) -> None:
         if self.faults.reply_delay:
@@ -211,18 +223,3 @@ def _payload_bytes(payload: Any) -> bytes:
     if payload is None:
         return b""
     return str(payload).encode()
-
-
-async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
-    """Cancel a task and wait until it has really ended.
-
-    On Python 3.11 `asyncio.wait_for` (inside aiomqtt's publish) can swallow a cancellation
-    that arrives together with the broker's acknowledgement (CPython gh-86296), so one
-    cancel() is not always enough.
-    """
-    while not task.done():
-        task.cancel()
-        await asyncio.wait([task], timeout=0.1)
-    if not task.cancelled():
-        with contextlib.suppress(Exception):
-            task.result()

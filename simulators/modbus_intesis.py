@@ -29,6 +29,7 @@ from devices.conventions.modbus_intesis import (
     registers_to_state,
     state_to_registers,
 )
+from devices.conventions.modbus_rtu import GARBAGE_ERRORS
 from devices.model import FAN, MODE, POWER, SETPOINT, State, StateValue
 from simulators.serial_link import Link, SerialSimulator
 
@@ -106,7 +107,7 @@ class IntesisModbusSimulator(SerialSimulator):
 
     def feed(self, data: bytes) -> None:
         pdu = None
-        with contextlib.suppress(Exception):  # noise is relayed all the same
+        with contextlib.suppress(*GARBAGE_ERRORS):  # noise is relayed all the same
             _, pdu = self._requests.handleFrame(data, 0, 0)
         if pdu is not None:
             values = getattr(pdu, "registers", [])

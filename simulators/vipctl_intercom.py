@@ -10,11 +10,8 @@ reported with queued/started/done events and the retained state. Each spoken tex
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass
-
-import aiomqtt
 
 from devices.announcements import AnnouncementQueue
 from devices.conventions.vipctl_intercom import (
@@ -23,21 +20,16 @@ from devices.conventions.vipctl_intercom import (
     SAY,
     SPEAKING,
     STATUS,
-    IntercomEvent,
-    RefusedSay,
+    GatewaySpeech,
     VipctlIntercomOptions,
-    decode_say,
-    encode_event,
-    encode_state,
 )
-from devices.conventions.vipctl_media import AVAILABILITY, GET, STATE, availability
+from devices.conventions.vipctl_media import AVAILABILITY, GET, STATE
 from devices.model import ANNOUNCED, Announcement, Kind, Message, StateValue
 from simulators.base import SimulatedDevice
+from simulators.vipctl_gateway import VipctlGateway
 
 # Speaking time per character: real Mandarin TTS takes ~0.2 s, tests want milliseconds.
 SECONDS_PER_CHAR = 0.01
-# How long one publication from the gateway's own clock (started, done) may take.
-PUBLISH_TIMEOUT_S = 2.0
 # The state fields change_locally() may set.
 LOCAL_FIELDS = frozenset({STATUS, SPEAKING, QUEUE, ANNOUNCED})
 
@@ -54,7 +46,7 @@ class Spoken:
     end: float
 
 
-class VipctlIntercomGateway(SimulatedDevice):
+class VipctlIntercomGateway(VipctlGateway):
     """One intercom/PA gateway following the vipctl-intercom convention."""
 
     def __init__(
@@ -70,13 +62,12 @@ class VipctlIntercomGateway(SimulatedDevice):
     ) -> None:
         super().__init__(device_id, host=host, port=port, topic_prefix=topic_prefix)
         self.options = options
-        self.state = {STATUS: "idle", SPEAKING: "", QUEUE: 0, ANNOUNCED: "", **(state or {})}
+        self.state = dict(state or {})
         self.seconds_per_char = seconds_per_char
         self.failing = False  # fault knob: the speech engine or the amplifier has failed
-        self.queue = AnnouncementQueue()
+        self.speech = GatewaySpeech(options.topic, speak=self._say, send=self._emit,
+                                    state=self.state, reported=self.reported)
         self.spoken: list[Spoken] = []
-        self._work = asyncio.Event()
-        self._speaker: asyncio.Task[None] | None = None
 
     # --- the convention ----------------------------------------------------------------
 
@@ -88,11 +79,9 @@ class VipctlIntercomGateway(SimulatedDevice):
         base = self.options.topic
         return [f"{base}/{STATE}", f"{base}/{EVENT}", f"{base}/{AVAILABILITY}"]
 
-    def will(self) -> Message:
-        return availability(self.options.topic, False)
-
-    def birth(self) -> list[Message]:
-        return [availability(self.options.topic, True), self.state_message()]
+    @property
+    def topic(self) -> str:
+        return self.options.topic
 
     def handle(self, topic: str, payload: bytes) -> list[Message]:
         base = self.options.topic
@@ -100,23 +89,18 @@ class VipctlIntercomGateway(SimulatedDevice):
             return [self.state_message()]
         if topic != f"{base}/{SAY}":
             return []
-        try:
-            a = decode_say(topic, payload)
-        except RefusedSay as exc:
-            return [self._event(exc.id, "refused", error=exc.reason)]
-        known = self.queue.last_event(a.id)
-        if known in ("queued", "started", "done"):  # a re-send: answer, never say it twice
-            return [self._event(a.id, known, duplicate=True), self.state_message()]
-        try:
-            self.queue.push(a)  # a failed id may be sent again: that is a new attempt
-        except ValueError as exc:
-            return [self._event(a.id, "refused", error=str(exc))]
-        self.state[QUEUE] = len(self.queue)
-        self._work.set()
-        return [self._event(a.id, "queued"), self.state_message()]
+        return self.speech.take(topic, payload)
+
+    @property
+    def queue(self) -> AnnouncementQueue:
+        return self.speech.queue
+
+    @queue.setter
+    def queue(self, queue: AnnouncementQueue) -> None:  # a test's smaller queue
+        self.speech.queue = queue
 
     def state_message(self) -> Message:
-        return encode_state(self.options.topic, self.reported())
+        return self.speech.state_message()
 
     async def change_locally(self, state: dict[str, StateValue]) -> None:
         """Someone used the PA by hand (a live microphone announcement): report the state."""
@@ -132,74 +116,16 @@ class VipctlIntercomGateway(SimulatedDevice):
     # --- speaking ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._speaker is None:
-            self._speaker = asyncio.create_task(self._speak(), name=f"speaker:{self.device_id}")
+        self._tasks.spawn(self.speech.run(), "speech")
         await super().start()
 
-    async def stop(self) -> None:
-        if self._speaker is not None:
-            await cancel_and_wait(self._speaker)
-            self._speaker = None
-        await super().stop()
-
-    async def _speak(self) -> None:
-        # One loop, one announcement at a time: this is what makes overlap impossible.
-        while True:
-            a = self.queue.pop()
-            if a is None:
-                self._work.clear()
-                await self._work.wait()
-                continue
-            self.state.update({STATUS: "speaking", SPEAKING: a.id, QUEUE: len(self.queue)})
-            await self._emit([self._event(a.id, "started"), self.state_message()])
-            ok = await self._say(a)
-            self.queue.finish(a.id, ok=ok)
-            if ok:
-                self.state[ANNOUNCED] = a.id
-            self.state.update({STATUS: "idle", SPEAKING: "", QUEUE: len(self.queue)})
-            ending = self._event(a.id, "done") if ok else self._event(
-                a.id, "failed", error="simulated speech failure"
-            )
-            await self._emit([ending, self.state_message()])
-
-    async def _say(self, a: Announcement) -> bool:
+    async def _say(self, a: Announcement) -> str:
         start = time.monotonic()
         await asyncio.sleep(len(a.text) * self.seconds_per_char)
         if self.failing:
-            return False
+            return "simulated speech failure"
         self.spoken.append(Spoken(a.id, a.text, a.priority, a.lang, start, time.monotonic()))
-        return True
-
-    def _event(
-        self, announcement_id: str | None, event: str, *, error: str | None = None,
-        duplicate: bool = False,
-    ) -> Message:
-        ev = IntercomEvent(announcement_id, event, error=error, duplicate=duplicate)
-        return encode_event(self.options.topic, ev)
-
-    async def _emit(self, messages: list[Message]) -> None:
-        # Pending replies to commands go first: a "started" never overtakes its "queued".
-        if self._pending:
-            await asyncio.wait(list(self._pending))
-        if self.faults.reply_delay:
-            await asyncio.sleep(self.faults.reply_delay)
-        if not self.connected.is_set():
-            return  # an offline gateway still speaks; its birth reports the state later
-        with contextlib.suppress(aiomqtt.MqttError, RuntimeError, TimeoutError):
-            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
-                await self.publish_all(messages)
-
-
-async def cancel_and_wait(task: asyncio.Task[None]) -> None:
-    """Cancel `task` and wait until it has ended.
-
-    Python 3.11's asyncio.wait_for (which aiomqtt's publish uses) swallows a cancellation that
-    arrives as the awaited PUBACK does (CPython gh-86296, fixed in 3.12), so one cancel() is
-    not always enough: repeat it until the task is done.
-    """
-    while not task.done():
-        task.cancel()
-        await asyncio.wait([task], timeout=0.1)
+        return ""
 
 
 def make(

@@ -11,11 +11,8 @@ missing file does (playback "stopped" with an error).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Iterable, Mapping
-
-import aiomqtt
 
 from devices.conventions.vipctl_media import (
     AVAILABILITY,
@@ -23,7 +20,6 @@ from devices.conventions.vipctl_media import (
     SET,
     STATE,
     VipctlMediaOptions,
-    availability,
     check_field,
     decode_command,
     encode_state,
@@ -31,7 +27,7 @@ from devices.conventions.vipctl_media import (
 from devices.errors import DecodeError
 from devices.model import LOOP, MEDIA, PLAYBACK, POWER, VOLUME, Kind, Message, StateValue
 from simulators.base import SimulatedDevice
-from simulators.vipctl_intercom import cancel_and_wait
+from simulators.vipctl_gateway import VipctlGateway
 
 # Length of any item not listed in `durations`: long enough that no test sees it end.
 DEFAULT_DURATION_S = 180.0
@@ -39,11 +35,9 @@ DEFAULT_DURATION_S = 180.0
 INITIAL: dict[str, StateValue] = {
     POWER: True, PLAYBACK: "stopped", MEDIA: "", LOOP: False, VOLUME: 50,
 }
-# How long a publication from the player's own clock (end of an item) may take.
-PUBLISH_TIMEOUT_S = 2.0
 
 
-class VipctlMediaPlayer(SimulatedDevice):
+class VipctlMediaPlayer(VipctlGateway):
     """One media player following the vipctl-media convention."""
 
     def __init__(
@@ -80,11 +74,9 @@ class VipctlMediaPlayer(SimulatedDevice):
         base = self.options.topic
         return [f"{base}/{STATE}", f"{base}/{AVAILABILITY}"]
 
-    def will(self) -> Message:
-        return availability(self.options.topic, False)
-
-    def birth(self) -> list[Message]:
-        return [availability(self.options.topic, True), self.state_message()]
+    @property
+    def topic(self) -> str:
+        return self.options.topic
 
     def handle(self, topic: str, payload: bytes) -> list[Message]:
         base = self.options.topic
@@ -174,31 +166,13 @@ class VipctlMediaPlayer(SimulatedDevice):
             self._end = None
         if self.state[PLAYBACK] == "playing" and not self.state[LOOP]:
             remaining = max(self.duration() - self.position(), 0.0)
-            self._end = asyncio.get_running_loop().create_task(self._ended(remaining))
+            self._end = self._tasks.spawn(self._ended(remaining), "end")
 
     async def _ended(self, after: float) -> None:
         await asyncio.sleep(after)
         self._end = None
         self.state[PLAYBACK], self._position, self._since = "stopped", 0.0, None
         await self._emit([self.state_message()])
-
-    async def _emit(self, messages: list[Message]) -> None:
-        # Pending replies to commands go first, so reports leave in the order they happened.
-        if self._pending:
-            await asyncio.wait(list(self._pending))
-        if self.faults.reply_delay:
-            await asyncio.sleep(self.faults.reply_delay)
-        if not self.connected.is_set():
-            return  # an offline player keeps playing; its birth reports the state later
-        with contextlib.suppress(aiomqtt.MqttError, RuntimeError, TimeoutError):
-            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
-                await self.publish_all(messages)
-
-    async def stop(self) -> None:
-        if self._end is not None:
-            await cancel_and_wait(self._end)
-            self._end = None
-        await super().stop()
 
 
 def make(

@@ -24,7 +24,6 @@ line and the field, and nothing starts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import socket
@@ -154,8 +153,10 @@ class Agent:
         """Stop playing (a speaker unkeys its radio, over MQTT for a relay), then say offline
         and disconnect. Idempotent."""
         for device in reversed(list(self.devices.values())):
-            with contextlib.suppress(Exception):
+            try:
                 await device.stop()
+            except Exception:  # one device that cannot stop must not keep the others going
+                log.exception("agent: %s did not stop cleanly", device.id)
         for transport in self.transports.values():
             await transport.close()
 

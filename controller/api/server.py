@@ -106,7 +106,7 @@ class ApiServer:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
-        except Exception:
+        except Exception:  # stopping: say why it ended badly, and close the port regardless
             log.exception("the API server failed")
         finally:
             self._sock.close()

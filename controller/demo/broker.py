@@ -69,7 +69,7 @@ class EmbeddedBroker:
         self._broker = broker
         # amqtt has no public accessor for the bound address; with port 0 it is the only way
         # to learn which port the system gave us.
-        server = broker._servers["default"].instance
+        server = broker._servers["default"].instance  # noqa: SLF001 - amqtt 0.12, pinned
         self.port = int(server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -64,51 +64,80 @@ def show_state(state: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={show_value(v)}" for k, v in state.items())
 
 
+def _availability(event: Event, d: Mapping[str, Any], device: str) -> str | None:
+    return None if d.get("available") else f"{device} went offline"
+
+
+def _visit(event: Event, d: Mapping[str, Any], device: str) -> str | None:
+    return f"{d.get('action', '')} {d.get('guest', '')} ({event.visit_id})".replace("  ", " ")
+
+
+def _trigger(event: Event, d: Mapping[str, Any], device: str) -> str | None:
+    if event.result == "ok":
+        return f"{d.get('trigger')} for {d.get('guest')}, from {event.source}"
+    return f"{d.get('trigger')} from {event.source} ignored: {d.get('message')}"
+
+
+def _cue(event: Event, d: Mapping[str, Any], device: str) -> str | None:
+    if event.result == "started":
+        return f"{d.get('cue')}: {d.get('description') or ''}".rstrip(": ")
+    return f"{d.get('cue')} {event.result}" + (f" ({d['message']})" if "message" in d else "")
+
+
+def _command(event: Event, d: Mapping[str, Any], device: str) -> str | None:
+    """command, retry, confirmed, failed: of a device's state or an announcement."""
+    desired = d.get("desired") or {}
+    what = f"say «{desired['announce']}»" if "announce" in desired else show_state(desired)
+    if event.kind == "command":
+        attempt = d.get("attempt", 1)
+        return f"{device} ← {what}" + (f" (attempt {attempt})" if attempt != 1 else "")
+    if event.kind == "confirmed":
+        how = "assumed" if d.get("assumed") else f"{d.get('elapsed_ms', 0):g} ms"
+        return f"{device} reports {'played' if 'announce' in desired else what} ({how})"
+    return f"{device}: {what}: {d.get('reason', '')}"
+
+
+def _hold(event: Event, d: Mapping[str, Any], device: str) -> str | None:
+    return (f"{device} reported {show_state(d.get('reported', {}))}: held "
+            f"{show_state(d.get('held', {}))}, set back ({event.result})")
+
+
+def _announcement(event: Event, d: Mapping[str, Any], device: str) -> str | None:
+    if event.result == "queued":  # shown when it waits behind others; else once played
+        waiting = d.get("waiting", 0)
+        return f"{device} queues «{d.get('text')}» behind {waiting}" if waiting else None
+    heard = "" if event.result == "played" else f" ({event.result})"
+    return f"{device} says «{d.get('text')}»{heard}"
+
+
+def _media(event: Event, d: Mapping[str, Any], device: str) -> str | None:
+    if event.result == "recovered":
+        return f"{device} plays again (after: {d.get('was')})"
+    return f"{device} is not playing: {d.get('error')}; it keeps trying"
+
+
+def _restore(event: Event, d: Mapping[str, Any], device: str) -> str | None:
+    return f"everyday state back ({d.get('why')}): {d.get('commands')} commands"
+
+
+def _alert(event: Event, d: Mapping[str, Any], device: str) -> str | None:
+    return f"{device or d.get('step', '')}: {d.get('reason') or d.get('message')}"
+
+
+_DESCRIBE: dict[str, Callable[[Event, Mapping[str, Any], str], str | None]] = {
+    "availability": _availability, "visit": _visit, "trigger": _trigger, "cue": _cue,
+    "command": _command, "retry": _command, "confirmed": _command, "failed": _command,
+    "hold_reasserted": _hold, "announcement": _announcement, "media": _media,
+    "restore": _restore, "alert": _alert,
+}
+
+
 def describe(event: Event) -> str | None:
     """One line of plain text for an event; None for what the timeline leaves out."""
-    d, device = event.detail, event.device_id or ""
-    desired = d.get("desired") or {}
-    if event.kind == "availability":
-        return None if d.get("available") else f"{device} went offline"
-    if event.kind == "visit":
-        guest = d.get("guest", "")
-        return f"{d.get('action', '')} {guest} ({event.visit_id})".replace("  ", " ")
-    if event.kind == "trigger":
-        if event.result == "ok":
-            return f"{d.get('trigger')} for {d.get('guest')}, from {event.source}"
-        return f"{d.get('trigger')} from {event.source} ignored: {d.get('message')}"
-    if event.kind == "cue":
-        if event.result == "started":
-            return f"{d.get('cue')}: {d.get('description') or ''}".rstrip(": ")
-        return f"{d.get('cue')} {event.result}" + (f" ({d['message']})" if "message" in d else "")
-    if event.kind in ("command", "retry", "confirmed", "failed"):
-        what = (f"say «{desired['announce']}»" if "announce" in desired
-                else show_state(desired))
-        if event.kind == "command":
-            attempt = d.get("attempt", 1)
-            return f"{device} ← {what}" + (f" (attempt {attempt})" if attempt != 1 else "")
-        if event.kind == "confirmed":
-            how = "assumed" if d.get("assumed") else f"{d.get('elapsed_ms', 0):g} ms"
-            return f"{device} reports {'played' if 'announce' in desired else what} ({how})"
-        return f"{device}: {what}: {d.get('reason', '')}"
-    if event.kind == "hold_reasserted":
-        return (f"{device} reported {show_state(d.get('reported', {}))}: held "
-                f"{show_state(d.get('held', {}))}, set back ({event.result})")
-    if event.kind == "announcement":
-        if event.result == "queued":  # shown when it waits behind others; else once played
-            waiting = d.get("waiting", 0)
-            return f"{device} queues «{d.get('text')}» behind {waiting}" if waiting else None
-        heard = "" if event.result == "played" else f" ({event.result})"
-        return f"{device} says «{d.get('text')}»{heard}"
-    if event.kind == "media":
-        if event.result == "recovered":
-            return f"{device} plays again (after: {d.get('was')})"
-        return f"{device} is not playing: {d.get('error')}; it keeps trying"
-    if event.kind == "restore":
-        return f"everyday state back ({d.get('why')}): {d.get('commands')} commands"
-    if event.kind == "alert":
-        return f"{device or d.get('step', '')}: {d.get('reason') or d.get('message')}"
-    return json.dumps(d, ensure_ascii=False)
+    line = _DESCRIBE.get(event.kind)
+    if line is None:
+        return json.dumps(event.detail, ensure_ascii=False)
+    return line(event, event.detail, event.device_id or "")
 
 
 class Timeline:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from common.tasks import TaskSet
 from controller.engine.context import in_step
 from controller.store.events import EventLog
-from devices.announcements import AnnouncementQueue
+from devices.announcements import MAX_QUEUE, AnnouncementQueue
 from devices.capabilities import Intercom, MediaPlayer
 from devices.model import VOLUME, Announcement, CommandResult, State, StateValue
 from devices.registry import DeviceRegistry
@@ -73,6 +73,7 @@ class Announcer:
         self.events = events
         self.writer = writer
         self.duck = {i: dict(m) for i, m in (duck or {}).items()}
+        self.queue_capacity = MAX_QUEUE  # per intercom; beyond it an announcement is refused
         self._queues: dict[str, AnnouncementQueue] = {}
         self._jobs: dict[str, dict[str, _Job]] = {}
         self._wake: dict[str, asyncio.Event] = {}
@@ -92,7 +93,8 @@ class Announcer:
         """Queue `announcement` and wait until it was played (True) or failed (False)."""
         self.registry.get(intercom_id, Intercom)  # fails here, not in a worker
         jobs = self._jobs.setdefault(intercom_id, {})
-        queue = self._queues.setdefault(intercom_id, AnnouncementQueue())
+        queue = self._queues.setdefault(intercom_id, AnnouncementQueue(
+            capacity=self.queue_capacity))
         known = jobs.get(announcement.id)
         if known is not None:  # the same announcement asked twice: one playing, both told
             return await asyncio.shield(known.done)
@@ -161,7 +163,7 @@ class Announcer:
             try:
                 await self._duck(intercom_id, job.visit_id)
                 ok = await self._play(intercom_id, a, visit_id=job.visit_id, step=job.step)
-            except Exception as exc:
+            except Exception as exc:  # a worker must outlive any one announcement
                 log.exception("announcement %s on %s failed", a.id, intercom_id)
                 self.events.append(
                     "alert", visit_id=job.visit_id, device_id=intercom_id,

@@ -267,54 +267,58 @@ class Engine:
         `pressed`: the trigger that just happened; the cues it sets off claim their step
         with it (deferred, see _carry_out), the others before they act."""
         self.timers.unschedule(visit.id)
-        if visit.status in FREE:
-            return
-        if self._reach is not None and visit.start >= self._reach:
-            return  # beyond the horizon: a later sweep schedules it
+        if visit.status in FREE or (self._reach is not None and visit.start >= self._reach):
+            return  # over, or beyond the horizon (a later sweep schedules it)
         now = self.now()
         triggers = self.triggers_of(visit)
         done = self.ledger.done(visit.id)
-        overdue: list[str] = []
-        pressed_now: list[str] = []
-        for planned in plan(self.scene, start=visit.start, triggers=triggers, speed=self.speed):
-            if planned.due is None or planned.cue.id in done:
-                continue
-            if planned.due > now:
-                self.timers.at(planned.due, visit.id, planned.cue.id)
-            elif pressed is not None and planned.cue.at.anchor == pressed:
-                pressed_now.append(planned.cue.id)
-            elif lateness_decision(planned, now) == "run":
-                overdue.append(planned.cue.id)
-            elif self.ledger.claim(visit.id, planned.cue.id):
-                self.ledger.mark(visit.id, planned.cue.id, "skipped-late")
-                self.events.append("cue", visit_id=visit.id, detail={
-                    "cue": planned.cue.id, "due": planned.due.isoformat(),
-                    "message": "stale: skipped"}, result="skipped")
+        overdue, pressed_now = self._plan_cues(visit, triggers, done, now, pressed)
         for ph in plan_holds(self.scene, start=visit.start, triggers=triggers, speed=self.speed):
             key = f"hold:{ph.hold.id}"
-            if ph.begins is None or key in done:
-                continue
-            if ph.begins > now:
-                self.timers.at(ph.begins, visit.id, key)
-            else:
-                overdue.append(key)
+            if ph.begins is not None and key not in done:
+                self._due(visit.id, key, ph.begins, now, overdue)
         if visit.status in (S.BOOKED, S.PREPARING) and "no-show" not in done:
             # Nobody came by the booked end: a no-show, and the site goes back to normal.
-            if visit.end > now:
-                self.timers.at(visit.end, visit.id, "no-show")
-            else:
-                overdue.append("no-show")
+            self._due(visit.id, "no-show", visit.end, now, overdue)
         restore_at = restore_time(self.scene, start=visit.start, triggers=triggers,
                                   speed=self.speed)
         if restore_at is not None and "restore" not in done:
-            if restore_at > now:
-                self.timers.at(restore_at, visit.id, "restore")
-            else:
-                overdue.append("restore")
+            self._due(visit.id, "restore", restore_at, now, overdue)
         for key in pressed_now:
             self._tasks.spawn(self.steps.step(visit.id, key, pressed=True), f"{visit.id}|{key}")
         for key in overdue:
             self._tasks.spawn(self.steps.step(visit.id, key), f"{visit.id}|{key}")
+
+    def _plan_cues(self, visit: Visit, triggers: dict[str, datetime], done: set[str],
+                   now: datetime, pressed: str | None) -> tuple[list[str], list[str]]:
+        """Schedule the cues ahead; return those overdue and still worth running, and those
+        the press sets off. A stale one is recorded as skipped."""
+        overdue: list[str] = []
+        pressed_now: list[str] = []
+        for planned in plan(self.scene, start=visit.start, triggers=triggers, speed=self.speed):
+            cue_id = planned.cue.id
+            if planned.due is None or cue_id in done:
+                continue
+            if planned.due > now:
+                self.timers.at(planned.due, visit.id, cue_id)
+            elif pressed is not None and planned.cue.at.anchor == pressed:
+                pressed_now.append(cue_id)
+            elif lateness_decision(planned, now) == "run":
+                overdue.append(cue_id)
+            elif self.ledger.claim(visit.id, cue_id):
+                self.ledger.mark(visit.id, cue_id, "skipped-late")
+                self.events.append("cue", visit_id=visit.id, detail={
+                    "cue": cue_id, "due": planned.due.isoformat(),
+                    "message": "stale: skipped"}, result="skipped")
+        return overdue, pressed_now
+
+    def _due(self, visit_id: str, key: str, when: datetime, now: datetime,
+             overdue: list[str]) -> None:
+        """On the clock if ahead, else overdue."""
+        if when > now:
+            self.timers.at(when, visit_id, key)
+        else:
+            overdue.append(key)
 
     async def _run_step(self, visit_id: str, key: str) -> None:
         """A step whose time has come (the timers' job)."""

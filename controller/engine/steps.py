@@ -61,7 +61,7 @@ class Steps:
                 await self._begin_hold(visit, key)
             else:
                 await self.run_cue(visit_id, key, pressed=pressed)
-        except Exception:
+        except Exception:  # a step must never take the scheduler down
             log.exception("step %s of %s failed", key, visit_id)
             self.events.append("alert", visit_id=visit_id,
                                detail={"step": key, "message": "step crashed; see the log"},

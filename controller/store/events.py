@@ -127,11 +127,11 @@ class Subscription:
 
     def __init__(self, log: EventLog, maxsize: int) -> None:
         self._log = log
-        self._loop = asyncio.get_running_loop()
+        self.loop = asyncio.get_running_loop()  # the loop that reads it
         self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
         self.dropped = 0  # events lost because this subscriber fell behind
 
-    def _offer(self, event: Event) -> None:
+    def offer(self, event: Event) -> None:
         """Runs on the subscriber's loop; drops the oldest event rather than wait."""
         if self._queue.full():
             self._queue.get_nowait()
@@ -139,7 +139,7 @@ class Subscription:
         self._queue.put_nowait(event)
 
     def close(self) -> None:
-        self._log._unsubscribe(self)
+        self._log.unsubscribe(self)
 
     def __aiter__(self) -> Self:
         return self
@@ -235,7 +235,7 @@ class EventLog:
         """Write what append_soon holds now (at shutdown); never raises."""
         try:
             self._db.flush_deferred()
-        except Exception:
+        except Exception:  # at shutdown nobody can retry: say what was lost, and why
             log.exception("could not write %d events", len(self._pending))
 
     def _insert_pending(self, session: Session) -> None:
@@ -310,7 +310,7 @@ class EventLog:
             self._subscribers.add(subscription)
         return subscription
 
-    def _unsubscribe(self, subscription: Subscription) -> None:
+    def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
             self._subscribers.discard(subscription)
 
@@ -320,10 +320,10 @@ class EventLog:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is subscriber._loop:
-            subscriber._offer(event)
+        if running is subscriber.loop:
+            subscriber.offer(event)
             return
         try:
-            subscriber._loop.call_soon_threadsafe(subscriber._offer, event)
+            subscriber.loop.call_soon_threadsafe(subscriber.offer, event)
         except RuntimeError:  # its loop has closed: nobody will ever read it
             subscriber.close()

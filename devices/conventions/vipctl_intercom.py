@@ -8,16 +8,15 @@ that every gateway orders, de-duplicates and reports announcements the same way.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from devices.announcements import (
-    MAX_ID_CHARS,
-    check_announcement,
-)
+from devices.announcements import MAX_ID_CHARS, AnnouncementQueue, check_announcement
 from devices.conventions.base import ConventionOptions, IntercomCodec, TopicPart, WireAddress
 from devices.conventions.vipctl_media import (
     AVAILABILITY,
@@ -39,6 +38,13 @@ from devices.model import (
     StateValue,
     Update,
 )
+
+log = logging.getLogger(__name__)
+
+# The gateway's side: how it makes the sound ("" when played, else why not), and how it
+# publishes its events and state.
+Speak = Callable[[Announcement], Awaitable[str]]
+Send = Callable[[list[Message]], Awaitable[None]]
 
 SAY = "say"  # topic leaf: an announcement, JSON, never retained
 EVENT = "event"  # topic leaf: one announcement's progress, JSON, not retained
@@ -184,6 +190,75 @@ def _optional_str(name: str, value: object) -> str:
     if value is not None and not isinstance(value, str):
         raise ValueError(f"{name} must be a string or null, not {value!r}")
     return value or ""
+
+
+class GatewaySpeech:
+    """The gateway's side of the convention, whatever makes the sound (espeak-ng and
+    libVLC in devices/local/speaker.py, a timer in simulators/vipctl_intercom.py).
+
+    `take()` answers a `say` (refused, a re-send answered and never said twice, or queued);
+    `run()` says the queue one at a time, by priority, through `speak` (which returns "" when
+    the announcement was played, else why not), and reports every step with `send`.
+    """
+
+    def __init__(self, base: str, *, speak: Speak, send: Send,
+                 state: dict[str, StateValue] | None = None,
+                 reported: Callable[[], Mapping[str, StateValue]] | None = None) -> None:
+        """`state`: the gateway's state dict, kept up to date here (a caller may share
+        it); `reported`: what goes into `<t>/state` (by default `state` itself)."""
+        self.base = base
+        self.queue = AnnouncementQueue()
+        self.state = state if state is not None else {}
+        for key, value in (STATUS, "idle"), (SPEAKING, ""), (QUEUE, 0), (ANNOUNCED, ""):
+            self.state.setdefault(key, value)
+        self._speak = speak
+        self._send = send
+        self._reported = reported or (lambda: self.state)
+        self._work = asyncio.Event()
+
+    def state_message(self) -> Message:
+        return encode_state(self.base, self._reported())
+
+    def event(self, announcement_id: str | None, event: str, *, error: str | None = None,
+              duplicate: bool = False) -> Message:
+        ev = IntercomEvent(announcement_id, event, error=error, duplicate=duplicate)
+        return encode_event(self.base, ev)
+
+    def take(self, topic: str, payload: bytes) -> list[Message]:
+        """The answer to a `<t>/say`."""
+        try:
+            a = decode_say(topic, payload)
+        except RefusedSay as exc:
+            log.warning("%s: refused an announcement: %s", self.base, exc.reason)
+            return [self.event(exc.id, "refused", error=exc.reason)]
+        known = self.queue.last_event(a.id)
+        if known in ("queued", "started", "done"):  # a re-send: answer, never say it twice
+            return [self.event(a.id, known, duplicate=True), self.state_message()]
+        try:
+            self.queue.push(a)  # a failed id may be sent again: that is a new attempt
+        except ValueError as exc:
+            return [self.event(a.id, "refused", error=str(exc))]
+        self.state[QUEUE] = len(self.queue)
+        self._work.set()
+        return [self.event(a.id, "queued"), self.state_message()]
+
+    async def run(self) -> None:
+        """Say what is queued, one at a time, forever (one loop: no two ever overlap)."""
+        while True:
+            a = self.queue.pop()
+            if a is None:
+                self._work.clear()
+                await self._work.wait()
+                continue
+            self.state.update({STATUS: "speaking", SPEAKING: a.id, QUEUE: len(self.queue)})
+            await self._send([self.event(a.id, "started"), self.state_message()])
+            error = await self._speak(a)
+            self.queue.finish(a.id, ok=not error)
+            if not error:
+                self.state[ANNOUNCED] = a.id
+            self.state.update({STATUS: "idle", SPEAKING: "", QUEUE: len(self.queue)})
+            ending = self.event(a.id, "failed", error=error) if error else self.event(a.id, "done")
+            await self._send([ending, self.state_message()])
 
 
 class VipctlIntercomCodec(IntercomCodec[VipctlIntercomOptions]):

@@ -160,41 +160,46 @@ def from_wire(
 
     Raises DecodeError when a known property has a value of the wrong type.
     """
+    if kind == "climate":
+        return _climate_from_wire(data, options.setpoint_property, topic)
     out: dict[str, StateValue] = {}
-
-    def bad(prop: str) -> DecodeError:
-        return DecodeError(topic, f"{prop}: unexpected value {data[prop]!r}")
-
     if kind in ("light", "switch") and data.get("state") is not None:
         value = data["state"]
         if not isinstance(value, str) or value.upper() not in ("ON", "OFF"):
-            raise bad("state")
+            raise _unexpected(topic, data, "state")
         out[POWER] = value.upper() == "ON"
     if kind == "light" and data.get("brightness") is not None:
         level = data["brightness"]
         if not _is_number(level) or not 0 <= level <= 255:
-            raise bad("brightness")
+            raise _unexpected(topic, data, "brightness")
         out[BRIGHTNESS] = level_to_percent(level)
-    if kind != "climate":
-        return out
+    return out
+
+
+def _climate_from_wire(data: Mapping[str, Any], setpoint: str, topic: str,
+                       ) -> dict[str, StateValue]:
+    out: dict[str, StateValue] = {}
     if data.get("system_mode") is not None:
         mode = data["system_mode"]
         if not isinstance(mode, str):
-            raise bad("system_mode")
+            raise _unexpected(topic, data, "system_mode")
         out[POWER] = mode != "off"
         if mode in CLIMATE_MODES:  # emergency_heating, sleep, ... have no vipctl name
             out[MODE] = mode
-    prop = options.setpoint_property
-    if data.get(prop) is not None:
-        if not _is_number(data[prop]):
-            raise bad(prop)
-        out[SETPOINT] = float(data[prop])
+    if data.get(setpoint) is not None:
+        if not _is_number(data[setpoint]):
+            raise _unexpected(topic, data, setpoint)
+        out[SETPOINT] = float(data[setpoint])
     if data.get("fan_mode") is not None:
         if not isinstance(data["fan_mode"], str):
-            raise bad("fan_mode")
+            raise _unexpected(topic, data, "fan_mode")
         if data["fan_mode"] in FAN_SPEEDS:  # "on", "smart", "off" have no vipctl name
             out[FAN] = data["fan_mode"]
     return out
+
+
+def _unexpected(topic: str, data: Mapping[str, Any], prop: str) -> DecodeError:
+    return DecodeError(topic, f"{prop}: unexpected value {data[prop]!r}")
 
 
 def _is_number(value: object) -> bool:

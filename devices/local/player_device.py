@@ -11,15 +11,15 @@ power cut before vipctl has even noticed.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from common.tasks import TaskSet
 from devices.conventions.vipctl_media import (
     GET,
     SET,
@@ -70,7 +70,7 @@ class PlayerDevice:
         self.refused = ""  # why the last command was refused, until one is applied
         self._last_sent: bytes | None = None
         self._report_pending = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(f"player:{device_id}", logger=log)
         player.on_event = self._on_player
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -92,9 +92,7 @@ class PlayerDevice:
         if self.own_availability:
             with contextlib.suppress(TransportUnavailable):
                 await self._send([availability(self.base, False)], force=True)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.stop()
         await self.player.close()
 
     # --- the convention ----------------------------------------------------------------------
@@ -146,18 +144,18 @@ class PlayerDevice:
                 log.warning("%s: %s", self.id, self.refused)
             else:
                 self.apply(fields)
-        self._spawn(self._send([self.state_message()], force=True))
+        self._tasks.spawn(self._send([self.state_message()], force=True), "report")
 
     def _on_connection(self, up: bool) -> None:
         if up:  # after "online" (the transport's status topic): the full state
-            self._spawn(self._send([self.state_message()], force=True))
+            self._tasks.spawn(self._send([self.state_message()], force=True), "report")
 
     def _on_player(self, event: PlayerEvent) -> None:
         if self.listener is not None and event.kind != "changed":
             self.listener(self.id, event)
         if not self._report_pending:  # a short clip looping can fire many events at once
             self._report_pending = True
-            self._spawn(self._report())
+            self._tasks.spawn(self._report(), "report")
 
     async def _report(self) -> None:
         self._report_pending = False
@@ -176,11 +174,6 @@ class PlayerDevice:
                                              timeout=PUBLISH_TIMEOUT_S)
             except TransportUnavailable as exc:  # it plays on; the next connection reports
                 log.debug("%s: state not sent: %s", self.id, exc)
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # --- the last command, across restarts ------------------------------------------------------
 

@@ -13,38 +13,27 @@ the audio has been played to its end, not merely queued or synthesised.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from common.tasks import TaskSet
 from devices.announcements import AnnouncementQueue
-from devices.conventions.vipctl_intercom import (
-    QUEUE,
-    SAY,
-    SPEAKING,
-    STATUS,
-    IntercomEvent,
-    RefusedSay,
-    decode_say,
-    encode_event,
-    encode_state,
-)
+from devices.conventions.vipctl_intercom import SAY, GatewaySpeech
 from devices.conventions.vipctl_media import GET, availability
 from devices.errors import DeviceError
 from devices.local.ptt_relay import NoPtt
 from devices.local.settings import MAX_AUDIO_S, PlayerEvent
 from devices.local.tts import Tts, TtsError, wav_duration
-from devices.model import ANNOUNCED, Announcement, Message, StateValue
+from devices.model import Announcement, Message, StateValue
 from devices.ptt import PushToTalk
-from devices.transports.base import Transport
+from devices.transports.base import Transport, TransportUnavailable
 
 if TYPE_CHECKING:  # libVLC is imported only where a player is built (devices/local/build.py)
     from devices.local.vlc_player import VlcPlayer
-from devices.transports.mqtt import TransportUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -118,14 +107,10 @@ class SpeakerGateway:
         self.volume = volume
         self.own_availability = own_availability
         self.max_audio = max_audio
-        self.queue = AnnouncementQueue()
-        self.state: dict[str, StateValue] = {STATUS: "idle", SPEAKING: "", QUEUE: 0,
-                                             ANNOUNCED: ""}
+        self.speech = GatewaySpeech(base, speak=self.say, send=self._send)
         self.spoken: list[Spoken] = []
-        self._work = asyncio.Event()
         self._ended: asyncio.Future[str] | None = None  # "" when played, else why not
-        self._worker: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(f"speaker:{device_id}", logger=log)
         player.on_event = self._on_player
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -139,21 +124,14 @@ class SpeakerGateway:
         self.transport.subscribe(f"{self.base}/{SAY}", self._on_message)
         self.transport.subscribe(f"{self.base}/{GET}", self._on_message)
         self.transport.add_connection_listener(self._on_connection)
-        self._worker = asyncio.create_task(self._speak(), name=f"speaker:{self.id}")
+        self._tasks.spawn(self.speech.run(), "speech")
         if self.own_availability:
             await self._send([availability(self.base, True), self.state_message()])
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+        await self._tasks.stop()
         if self.own_availability:
             await self._send([availability(self.base, False)])
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
         closed = getattr(self.ptt, "close", None)  # unkeyed, the port let go
         if closed is not None:
             await closed()
@@ -164,60 +142,28 @@ class SpeakerGateway:
 
     # --- the convention ------------------------------------------------------------------------
 
-    def state_message(self) -> Message:
-        return encode_state(self.base, self.state)
+    @property
+    def state(self) -> dict[str, StateValue]:
+        return self.speech.state
 
-    def _event(self, announcement_id: str | None, event: str, *, error: str | None = None,
-               duplicate: bool = False) -> Message:
-        ev = IntercomEvent(announcement_id, event, error=error, duplicate=duplicate)
-        return encode_event(self.base, ev)
+    @property
+    def queue(self) -> AnnouncementQueue:
+        return self.speech.queue
+
+    def state_message(self) -> Message:
+        return self.speech.state_message()
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         if topic == f"{self.base}/{GET}":
-            self._spawn(self._send([self.state_message()]))
+            self._tasks.spawn(self._send([self.state_message()]), "state")
         elif topic == f"{self.base}/{SAY}":
-            self._spawn(self._send(self._take(topic, payload)))
-
-    def _take(self, topic: str, payload: bytes) -> list[Message]:
-        try:
-            a = decode_say(topic, payload)
-        except RefusedSay as exc:
-            log.warning("%s: refused an announcement: %s", self.id, exc.reason)
-            return [self._event(exc.id, "refused", error=exc.reason)]
-        known = self.queue.last_event(a.id)
-        if known in ("queued", "started", "done"):  # a re-send: answer, never say it twice
-            return [self._event(a.id, known, duplicate=True), self.state_message()]
-        try:
-            self.queue.push(a)  # a failed id may come again: that is a new attempt
-        except ValueError as exc:
-            return [self._event(a.id, "refused", error=str(exc))]
-        self.state[QUEUE] = len(self.queue)
-        self._work.set()
-        return [self._event(a.id, "queued"), self.state_message()]
+            self._tasks.spawn(self._send(self.speech.take(topic, payload)), "answer")
 
     def _on_connection(self, up: bool) -> None:
         if up:
-            self._spawn(self._send([self.state_message()]))
+            self._tasks.spawn(self._send([self.state_message()]), "state")
 
     # --- speaking ------------------------------------------------------------------------------
-
-    async def _speak(self) -> None:
-        while True:
-            a = self.queue.pop()
-            if a is None:
-                self._work.clear()
-                await self._work.wait()
-                continue
-            self.state.update({STATUS: "speaking", SPEAKING: a.id, QUEUE: len(self.queue)})
-            await self._send([self._event(a.id, "started"), self.state_message()])
-            error = await self.say(a)
-            self.queue.finish(a.id, ok=not error)
-            if not error:
-                self.state[ANNOUNCED] = a.id
-            self.state.update({STATUS: "idle", SPEAKING: "", QUEUE: len(self.queue)})
-            ending = self._event(a.id, "failed", error=error) if error else \
-                self._event(a.id, "done")
-            await self._send([ending, self.state_message()])
 
     async def say(self, a: Announcement) -> str:
         """Play one announcement to its end; "" when it was, else why not."""
@@ -289,11 +235,6 @@ class SpeakerGateway:
                                              timeout=PUBLISH_TIMEOUT_S)
             except TransportUnavailable as exc:  # it speaks on; its state goes out later
                 log.debug("%s: %s not sent: %s", self.id, m.topic, exc)
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 def _length(path: Path) -> float | None:

@@ -359,5 +359,5 @@ class VlcPlayer:
             return
         try:
             self.on_event(PlayerEvent(kind, detail))
-        except Exception:
+        except Exception:  # the listener's bug must not stop the player
             log.exception("%s: listener failed on %s", self.name, kind)

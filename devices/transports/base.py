@@ -16,6 +16,8 @@ from typing import Protocol, Self
 from common.tasks import TaskSet
 from devices.errors import DeviceError
 
+log = logging.getLogger(__name__)
+
 Handler = Callable[[str, bytes], None]
 ConnectionListener = Callable[[bool], None]
 
@@ -45,10 +47,10 @@ class Connection(ABC):
 
     def __init__(self, name: str) -> None:
         self.connected = asyncio.Event()
-        self._log = logging.getLogger(type(self).__module__)
+        self._name = name
         self._listeners: list[ConnectionListener] = []
         # The connection loop first, then what it starts: stopped in reverse order.
-        self._tasks = TaskSet(name, logger=self._log)
+        self._tasks = TaskSet(name, logger=log)
         self._running = False
         self._closing = False
 
@@ -92,12 +94,12 @@ class Connection(ABC):
         for handler in handlers:
             try:
                 handler(topic, payload)
-            except Exception:
-                self._log.exception("handler for %s failed", topic)
+            except Exception:  # one bad handler must not end the connection
+                log.exception("%s: handler for %s failed", self._name, topic)
 
     def _notify(self, up: bool) -> None:
         for listener in list(self._listeners):
             try:
                 listener(up)
-            except Exception:
-                self._log.exception("connection listener failed")
+            except Exception:  # nor one bad listener
+                log.exception("%s: connection listener failed", self._name)

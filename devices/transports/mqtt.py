@@ -60,7 +60,7 @@ class PromptClient(aiomqtt.Client):
             on_loop = asyncio.get_running_loop() is self._loop
         except RuntimeError:  # paho's connecting thread
             on_loop = False
-        lock = client._in_callback_mutex
+        lock = client._in_callback_mutex  # noqa: SLF001 - paho's; pinned in pyproject.toml
         if on_loop and lock.acquire(False):
             lock.release()
             client.loop_write()  # its end unregisters the writer (all sent) or keeps it asked
@@ -134,6 +134,16 @@ class MqttTransport(Connection):
             raise TransportUnavailable(f"{topic} not sent: {exc}") from exc
 
     # --- lifecycle ---------------------------------------------------------------------
+
+    def socket(self) -> socket.socket | None:
+        """The connection's socket while connected (to look at its options, or to cut it
+        as a lost link would)."""
+        client = self._client
+        if client is None:
+            return None
+        # aiomqtt keeps its paho client private (pinned in pyproject.toml).
+        sock = client._client.socket()  # noqa: SLF001
+        return sock if isinstance(sock, socket.socket) else None
 
     async def _closing_words(self) -> None:
         """Say offline (the last will is only for a lost connection)."""

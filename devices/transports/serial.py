@@ -136,7 +136,7 @@ class SerialPort(Connection):
             return
         try:
             length = self.framing.reply_length(bytes(self._buffer))
-        except Exception:
+        except Exception:  # a framing bug: hand the bytes over, the codec rejects them
             log.exception("serial port %s: framing failed on %d bytes", self.name,
                           len(self._buffer))
             length = len(self._buffer)
@@ -242,7 +242,7 @@ class SerialPort(Connection):
                 for poll in list(self._pollers):
                     try:
                         await poll()
-                    except Exception:
+                    except Exception:  # one device's trouble must not stop the others' polls
                         log.exception("serial port %s: poll failed", self.name)
             await asyncio.sleep(max(0.0, min(next_refresh, next_poll) - loop.time()))
 

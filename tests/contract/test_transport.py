@@ -81,10 +81,8 @@ async def test_last_will_fires_when_the_link_is_lost(
         async with transport:
             await transport.wait_connected()
             assert (await next_message(watcher)).payload == b"online"
-            client = transport._client
-            assert client is not None
-            sock = client._client.socket()
-            assert isinstance(sock, socket.socket)
+            sock = transport.socket()
+            assert sock is not None
             sock.shutdown(socket.SHUT_RDWR)  # the link dies without a DISCONNECT
             assert (await next_message(watcher)).payload == b"offline"
             # ...and the transport reconnects by itself and says online again.
@@ -94,9 +92,8 @@ async def test_last_will_fires_when_the_link_is_lost(
 async def test_socket_has_tcp_nodelay(mosquitto: Mosquitto, topic_prefix: str) -> None:
     async with MqttTransport(settings(mosquitto, topic_prefix)) as transport:
         await transport.wait_connected()
-        assert transport._client is not None
-        sock = transport._client._client.socket()
-        assert isinstance(sock, socket.socket)
+        sock = transport.socket()
+        assert sock is not None
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 

@@ -13,7 +13,6 @@ from controller.config.site import load_site
 from controller.daemon import Daemon
 from controller.engine.announcer import duck_layer
 from controller.engine.executor import CLAIMS_KEY
-from devices.announcements import AnnouncementQueue
 from devices.model import Announcement
 from scenes.loader import load_scene
 from simulators.site import SiteSimulators
@@ -158,7 +157,7 @@ async def test_a_full_queue_refuses_and_logs_it_as_failed(
             daemon, intercom, _):
         announcer = daemon.announcer
         # The gateways' queue holds 100; one of 1 shows the same rule without 100 texts.
-        announcer._queues["staff_intercom"] = AnnouncementQueue(capacity=1)
+        announcer.queue_capacity = 1
 
         def say(name: str) -> asyncio.Task[bool]:
             return asyncio.create_task(daemon.announcer.say(
