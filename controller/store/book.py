@@ -6,7 +6,6 @@ time means the site's timezone.
 
 from __future__ import annotations
 
-import bisect
 import builtins
 import dataclasses
 import secrets
@@ -19,13 +18,13 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from controller.store.database import Database
+from controller.store.open_visits import OpenVisits
 from controller.store.requests import VisitRequest
 from controller.store.tables import Clock, VisitRow, VisitStatusRow, utc_now
 from controller.store.visits import (
     ACTIVE,
     DEFAULT_DURATION,
     FREE,
-    MAX_DURATION,
     MOVABLE,
     ON_SITE,
     OPEN,
@@ -81,9 +80,7 @@ class VisitBook:
         self._teardown = teardown
         self._clock = clock
         self._grace = grace
-        self._open: dict[str, Visit] | None = None  # id → visit, once loaded
-        self._starts: builtins.list[tuple[datetime, str]] = []  # of _open, sorted
-        self._by_status: dict[VisitStatus, set[str]] = {}
+        self._open: OpenVisits | None = None  # once loaded
 
     # The visits not yet over, in memory.
 
@@ -93,55 +90,19 @@ class VisitBook:
             rows = session.scalars(select(VisitRow).where(VisitRow.status.in_(
                 [s.value for s in OPEN]))).all()
             visits = self._visits(session, rows)
-        self._open, self._starts, self._by_status = {}, [], {}
-        for visit in visits:
-            self._remember(visit)
+        self._open = OpenVisits(visits)
 
-    def _cache(self) -> dict[str, Visit]:
+    def _memory(self) -> OpenVisits:
         if self._open is None:
             self.reload()
         assert self._open is not None
         return self._open
 
-    def _remember(self, visit: Visit) -> None:
-        """Put `visit` as it now is in memory (or drop it there, once it is over)."""
-        cache = self._cache()
-        old = cache.pop(visit.id, None)
-        if old is not None:
-            key = (old.start, old.id)
-            del self._starts[bisect.bisect_left(self._starts, key)]
-            self._by_status[old.status].discard(old.id)
-        if visit.status in OPEN:
-            cache[visit.id] = visit
-            bisect.insort(self._starts, (visit.start, visit.id))
-            self._by_status.setdefault(visit.status, set()).add(visit.id)
-
     def nearest(self, at: datetime, *, ahead: timedelta,
                 statuses: Iterable[VisitStatus]) -> Visit | None:
         """The visit in `statuses` under way at `at` or starting within `ahead` of it
         (start - ahead <= at <= end) whose start is nearest `at`."""
-        cache, wanted, at = self._cache(), frozenset(statuses), self._aware(at)
-        best: Visit | None = None
-        starts = self._starts
-        middle = bisect.bisect_left(starts, (at, ""))
-        for i in range(middle, len(starts)):  # starting at or after `at`
-            start, visit_id = starts[i]
-            if start - ahead > at or (best is not None and start - at >= abs(best.start - at)):
-                break
-            visit = cache[visit_id]
-            if visit.status in wanted:
-                best = visit
-                break
-        for i in range(middle - 1, -1, -1):  # started before `at`
-            start, visit_id = starts[i]
-            if at - start > MAX_DURATION or (best is not None
-                                             and at - start >= abs(best.start - at)):
-                break
-            visit = cache[visit_id]
-            if visit.status in wanted and at <= visit.end:
-                best = visit
-                break
-        return best
+        return self._memory().nearest(self._aware(at), ahead=ahead, statuses=statuses)
 
     def book(self, request: VisitRequest, source: str) -> Visit:
         if not 1 <= len(source) <= 32:
@@ -166,7 +127,7 @@ class VisitBook:
             session.add(VisitStatusRow(visit_id=visit_id, status=S.BOOKED.value, at=now))
             session.flush()
             visit = self._visits(session, [row])[0]
-        self._remember(visit)
+        self._memory().remember(visit)
         return visit
 
     def move(self, visit_id: str, new_start: datetime, duration: timedelta | None = None) -> Visit:
@@ -189,7 +150,7 @@ class VisitBook:
             row.start, row.end, row.updated_at = start, start + length, now
             session.flush()
             visit = self._visits(session, [row])[0]
-        self._remember(visit)
+        self._memory().remember(visit)
         return visit
 
     def cancel(self, visit_id: str, reason: str) -> Visit:
@@ -210,7 +171,7 @@ class VisitBook:
         than now; the visit has changed here at once either way."""
         status = VisitStatus(status)
         at = self._clock() if at is None else self._aware(at)
-        visit = self._cache().get(visit_id)
+        visit = self._memory().by_id.get(visit_id)
         if visit is None:  # over (no transition leads on from there) or unknown
             visit = self.get(visit_id)
         if status not in TRANSITIONS[visit.status]:
@@ -237,11 +198,11 @@ class VisitBook:
         else:
             with self._db.write() as session:
                 write(session)
-        self._remember(changed)
+        self._memory().remember(changed)
         return changed
 
     def get(self, visit_id: str) -> Visit:
-        visit = self._cache().get(visit_id)
+        visit = self._memory().by_id.get(visit_id)
         if visit is not None:
             return visit
         with self._db.read() as session:
@@ -256,7 +217,9 @@ class VisitBook:
         """Visits starting in [since, until), in order of start."""
         wanted = None if statuses is None else frozenset(VisitStatus(s) for s in statuses)
         if wanted is not None and wanted <= OPEN:
-            return self._list_open(since, until, wanted)
+            return self._memory().between(
+                None if since is None else self._aware(since),
+                None if until is None else self._aware(until), wanted)
         query = select(VisitRow).order_by(VisitRow.start, VisitRow.id)
         if since is not None:
             query = query.where(VisitRow.start >= self._aware(since))
@@ -266,21 +229,6 @@ class VisitBook:
             query = query.where(VisitRow.status.in_([s.value for s in wanted]))
         with self._db.read() as session:
             return self._visits(session, session.scalars(query).all())
-
-    def _list_open(self, since: datetime | None, until: datetime | None,
-                   wanted: frozenset[VisitStatus]) -> builtins.list[Visit]:
-        cache = self._cache()
-        few = sum(len(self._by_status.get(s, ())) for s in wanted)
-        if (since is None and until is None) or few < 64:
-            # Few of them (those on site, say): by status, then sorted.
-            found = [cache[i] for s in wanted for i in self._by_status.get(s, ())]
-            found = [v for v in found if (since is None or v.start >= self._aware(since))
-                     and (until is None or v.start < self._aware(until))]
-            return sorted(found, key=lambda v: (v.start, v.id))
-        lo = 0 if since is None else bisect.bisect_left(self._starts, (self._aware(since), ""))
-        hi = (len(self._starts) if until is None
-              else bisect.bisect_left(self._starts, (self._aware(until), "")))
-        return [v for _, i in self._starts[lo:hi] if (v := cache[i]).status in wanted]
 
     def current(self, now: datetime | None = None) -> Visit | None:
         """The visit under way: a guest on site before one only being prepared (two
