@@ -27,8 +27,9 @@ from pydantic_core import PydanticCustomError
 
 from common.yamlconf import FieldError, Loc
 from devices.model import CLIMATE_MODES, FAN_SPEEDS, PLAYBACK_STATES, StateValue
+from scenes.errors import TemplateError
 from scenes.offsets import ANCHORS, TRIGGERS, At, AtField, Late, LateField, UntilField
-from scenes.templates import TemplateError, check_template
+from scenes.templates import check_template
 
 __all__ = ["ANCHORS", "TRIGGERS", "At", "Late"]
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
+from scenes.errors import TemplateError
+
 # What a template may name. `address` is the addressing form built by address_form().
 PLACEHOLDERS = frozenset(
     {"surname", "honorific", "title", "full_name", "party_size", "car_plate", "site", "address"}
@@ -30,10 +32,6 @@ TITLE_SHORT = {
 GuestValue = str | int | None
 
 _FORMATTER = string.Formatter()
-
-
-class TemplateError(ValueError):
-    """A template that is not allowed: a brace error or a placeholder not in PLACEHOLDERS."""
 
 
 def placeholders(template: str) -> list[str]:

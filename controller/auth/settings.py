@@ -17,13 +17,13 @@ variables are read at load. Validated once, here; controller.auth.credentials bu
 
 from __future__ import annotations
 
-import os
 import re
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, model_validator
 
+from common.envvars import read_env_fields
 from common.yamlconf import FieldError
 
 # User and token names: they end up in the event log's `source` ("app:<user>", at most 32).
@@ -64,29 +64,6 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _from_env(data: dict[str, Any], field: str, info: ValidationInfo, where: str) -> None:
-    """Read `<field>_env` into `field`, as the mqtt section does for its secrets."""
-    variable = data.get(f"{field}_env")
-    if variable is None:
-        return
-    at = (f"{field}_env",)
-    if data.get(field) is not None:
-        raise FieldError(f"give {field} or {field}_env, not both", at=at)
-    if not isinstance(variable, str):
-        return  # the field's own validation says why
-    value = os.environ.get(variable)
-    if value is None:
-        context = info.context or {}
-        if not context.get("require_env", True):
-            context.setdefault("notes", []).append(
-                f"{where}.{field}_env: {variable} is not set here; `vipctl run` needs it")
-            return
-        raise FieldError(f"environment variable {variable} is not set", at=at)
-    if not value:
-        raise FieldError(f"environment variable {variable} is empty", at=at)
-    data[field] = value
-
-
 class UserSpec(_Section):
     role: Role
     password_hash: SecretStr | None = None  # argon2, from `vipctl hash-password`
@@ -96,8 +73,7 @@ class UserSpec(_Section):
     @classmethod
     def _fill_in(cls, data: Any, info: ValidationInfo) -> Any:
         if isinstance(data, dict):
-            data = dict(data)
-            _from_env(data, "password_hash", info, "auth.users")
+            data = read_env_fields(data, ("password_hash",), info, "auth.users")
         return data
 
     @model_validator(mode="after")
@@ -124,8 +100,7 @@ class TokenSpec(_Section):
     @classmethod
     def _fill_in(cls, data: Any, info: ValidationInfo) -> Any:
         if isinstance(data, dict):
-            data = dict(data)
-            _from_env(data, "token", info, "auth.tokens")
+            data = read_env_fields(data, ("token",), info, "auth.tokens")
         return data
 
     @model_validator(mode="after")

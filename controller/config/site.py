@@ -7,7 +7,6 @@ and nowhere else. docs/configuration.md describes the format field by field.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
@@ -30,6 +29,7 @@ from pydantic_core import InitErrorDetails
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from common.envvars import read_env_fields
 from common.yamlconf import FieldError, load_model
 from controller.auth.settings import AuthSettings
 from devices.config import CommandPolicy, DeviceConfig, DisplayName
@@ -136,30 +136,7 @@ class MqttSettings(_Section):
         data = dict(data)
         client_id = data.get("client_id", "vipctl")
         data.setdefault("status_topic", f"vipctl/{client_id}/status")
-        problems = []
-        for field in ("username", "password"):
-            variable = data.get(f"{field}_env")
-            if variable is None:
-                continue
-            at = (f"{field}_env",)
-            if data.get(field) is not None:
-                problems.append(FieldError(f"give {field} or {field}_env, not both", at=at))
-            elif not isinstance(variable, str):
-                continue  # the field's own validation says why
-            elif variable not in os.environ:
-                if not (info.context or {}).get("require_env", True):
-                    # Checking a file on another machine than the site box: say so, go on.
-                    (info.context or {}).setdefault("notes", []).append(
-                        f"mqtt.{field}_env: {variable} is not set here; `vipctl run` needs it")
-                    continue
-                problems.append(FieldError(f"environment variable {variable} is not set", at=at))
-            elif not os.environ[variable]:
-                problems.append(FieldError(f"environment variable {variable} is empty", at=at))
-            else:
-                data[field] = os.environ[variable]
-        if problems:
-            raise FieldError.many(problems)
-        return data
+        return read_env_fields(data, ("username", "password"), info, "mqtt")
 
     @field_validator("ca_file")
     @classmethod

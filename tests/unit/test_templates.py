@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scenes.templates import GuestValue, TemplateError, address_form, placeholders, render
+from scenes.errors import TemplateError
+from scenes.templates import GuestValue, address_form, placeholders, render
 
 ARRIVAL = "{surname}{honorific}已到访,请各岗位做好接待工作"
 
