@@ -35,6 +35,12 @@ _START_POLL_S = 0.01
 class ApiError(ControllerError):
     """The API server could not start (the port is taken, the address is wrong)."""
 
+    def __init__(self, message: str, *, host: str | None = None, port: int | None = None,
+                 ) -> None:
+        super().__init__(message)
+        self.host = host
+        self.port = port
+
 
 class _EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
@@ -50,13 +56,14 @@ def _listen(host: str, port: int) -> socket.socket:
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
         sock = socket.socket(family, kind, proto)
     except (OSError, UnicodeError) as exc:
-        raise ApiError(f"cannot listen on {host}:{port}: {exc}") from None
+        raise ApiError(f"cannot listen on {host}:{port}: {exc}", host=host, port=port) from None
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
     except OSError as exc:
         sock.close()
-        raise ApiError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise ApiError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                       host=host, port=port) from None
     return sock
 
 

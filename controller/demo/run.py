@@ -107,12 +107,12 @@ async def run_demo(site: SiteConfig, scene: Scene, options: DemoOptions, console
         site = with_database(with_broker(site, url, options.prefix or None),
                              f"sqlite:///{tmp / 'vipctl.db'}")
         site, login = with_demo_login(site)
-        if options.real_media:  # controller/demo_media.py
+        if options.real_media:  # controller/demo/media.py
             demo_media.make_media(tmp)
             site = demo_media.with_real_media(site, tmp, dummy=options.dummy_outputs)
             outputs = "dummy outputs" if options.dummy_outputs else "this machine's outputs"
             console.print(f"media: played by the daemon (libVLC, espeak-ng; {outputs})")
-        if options.serial:  # controller/demo_serial.py
+        if options.serial:  # controller/demo/serial.py
             site, serial_sims = demo_serial.with_serial_devices(site, tmp)
             stack.push_async_callback(serial_sims.stop)
             await serial_sims.start()

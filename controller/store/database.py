@@ -47,7 +47,7 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 _WRITE_OPTION = "vipctl_write"
 
 # Writes handed to `Database.defer` are committed this much later at most (seconds), together
-# (the event log's append_soon waits as long: controller/events.py).
+# (the event log's append_soon waits as long: controller/store/events.py).
 DEFER_S = 0.01
 
 # The single row of `schedule_lock`; every booking and move updates it first, which
@@ -105,7 +105,7 @@ class Database:
         """Apply `write` within DEFER_S, in one transaction with the writes deferred
         meanwhile, or before the next `write()` or `read()`, whichever comes first; then
         call `after`. For the writes of a button press, so that its announcement goes out
-        first (controller/engine.py says what a crash in between means), and for the event
+        first (controller/engine/engine.py says what a crash in between means), and for the event
         log. Only for writes that cannot fail on a correct database."""
         try:
             loop = asyncio.get_running_loop()

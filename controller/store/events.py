@@ -50,7 +50,7 @@ EVENT_KINDS = frozenset(
         "failed",
         "hold_reasserted",
         "announcement",
-        "media",  # a player failed, or plays again (controller/media_watch.py)
+        "media",  # a player failed, or plays again (controller/engine/media_watch.py)
         "restore",
         "visit",
         "availability",

@@ -44,7 +44,8 @@ class LoopbackTransport:
         timeout: float = 5.0,
     ) -> None:
         if not self.connected.is_set():
-            raise TransportUnavailable(f"{self.name} is not running; {topic} not sent")
+            raise TransportUnavailable(f"{self.name} is not running; {topic} not sent",
+                                       topic=topic)
         data = payload.encode() if isinstance(payload, str) else payload
         if retain:
             if data:

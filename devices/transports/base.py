@@ -23,7 +23,12 @@ ConnectionListener = Callable[[bool], None]
 
 
 class TransportUnavailable(DeviceError):
-    """The broker or port cannot be reached right now (or did not answer); the caller may retry."""
+    """The broker or port cannot be reached right now (or did not answer); the caller may
+    retry. `topic`: what was not sent, when one was."""
+
+    def __init__(self, message: str, *, topic: str | None = None) -> None:
+        super().__init__(message)
+        self.topic = topic
 
 
 class Transport(Protocol):

@@ -121,17 +121,18 @@ class MqttTransport(Connection):
             try:
                 await asyncio.wait_for(self.connected.wait(), timeout)
             except TimeoutError:
-                raise TransportUnavailable(f"not connected; {topic} not sent") from None
+                raise TransportUnavailable(f"not connected; {topic} not sent",
+                                           topic=topic) from None
         client = self._client
         if client is None:
-            raise TransportUnavailable(f"connection lost; {topic} not sent")
+            raise TransportUnavailable(f"connection lost; {topic} not sent", topic=topic)
         try:
             await client.publish(
                 prefixed(self.settings.topic_prefix, topic), payload, qos=qos, retain=retain,
                 timeout=timeout,
             )
         except aiomqtt.MqttError as exc:
-            raise TransportUnavailable(f"{topic} not sent: {exc}") from exc
+            raise TransportUnavailable(f"{topic} not sent: {exc}", topic=topic) from exc
 
     # --- lifecycle ---------------------------------------------------------------------
 

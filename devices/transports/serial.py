@@ -96,7 +96,7 @@ class SerialPort(Connection):
                 await asyncio.wait_for(self.connected.wait(), timeout)
             except TimeoutError:
                 raise TransportUnavailable(f"serial port {self.name} is not open; "
-                                           f"{topic} not sent") from None
+                                           f"{topic} not sent", topic=topic) from None
         async with self._lock:
             await self._exchange(topic, frame, timeout)
 
@@ -106,7 +106,8 @@ class SerialPort(Connection):
             await asyncio.sleep(self._quiet_until - loop.time())
         link = self._link
         if link is None or link.is_closing() or not isinstance(link, asyncio.WriteTransport):
-            raise TransportUnavailable(f"serial port {self.name} was lost; {topic} not sent")
+            raise TransportUnavailable(f"serial port {self.name} was lost; {topic} not sent",
+                                       topic=topic)
         self._buffer.clear()  # a late answer to an earlier request, an echo, line noise
         if not self.framing.expects_reply(topic):
             link.write(frame)
@@ -121,7 +122,8 @@ class SerialPort(Connection):
             self._missed(topic)
             self._quiet_until = loop.time() + self.settings.reply_timeout
             raise TransportUnavailable(
-                f"serial port {self.name}: no reply to {topic} within {wait:g} s") from None
+                f"serial port {self.name}: no reply to {topic} within {wait:g} s",
+                topic=topic) from None
         finally:
             self._waiting = None
         self._answered(topic)
