@@ -21,9 +21,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from common.tasks import TaskSet
 from devices.model import StateValue
 from simulators.base import Received
+from simulators.errors import SimulatorCrashed
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +210,9 @@ class SerialSimulator(ABC):
         self.link = link
         self.faults = SerialFaults()
         self.received: list[Received] = []
-        self._pending: set[asyncio.Task[None]] = set()
+        # What went wrong inside the simulator (a bug): stop() raises it, failing the test.
+        self.crashes: list[BaseException] = []
+        self._pending = TaskSet(f"sim:{name}", on_crash=self._crashed, logger=log)
         link.on_data = self._on_data
 
     @property
@@ -225,9 +230,15 @@ class SerialSimulator(ABC):
         await self.link.open()
 
     async def stop(self) -> None:
-        for task in list(self._pending):
-            task.cancel()
+        """Close the port. Raises SimulatorCrashed if anything inside failed meanwhile."""
+        await self._pending.stop()
         await self.link.close()
+        if self.crashes:
+            crashes, self.crashes = self.crashes, []
+            raise SimulatorCrashed(self.name, crashes)
+
+    def _crashed(self, task: asyncio.Task[Any], exc: BaseException) -> None:
+        self.crashes.append(exc)
 
     async def vanish(self) -> None:
         """The port disappears (a USB adapter pulled, a serial server rebooting)."""
@@ -251,8 +262,9 @@ class SerialSimulator(ABC):
     def _on_data(self, data: bytes) -> None:
         try:
             self.feed(data)
-        except Exception:  # a simulator must survive any input, like the real device
+        except Exception as exc:  # it lives on, like the device would, but the test fails
             log.exception("simulator %s failed on %d bytes", self.name, len(data))
+            self.crashes.append(exc)
 
     def answer(self, reply: bytes) -> None:
         """Send a reply, late or garbled if the faults say so."""
@@ -261,9 +273,7 @@ class SerialSimulator(ABC):
         if not self.faults.reply_delay:
             self.link.write(reply)
             return
-        task = asyncio.ensure_future(self._late(reply, self.faults.reply_delay))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._pending.spawn(self._late(reply, self.faults.reply_delay), "late reply")
 
     async def _late(self, reply: bytes, delay: float) -> None:
         await asyncio.sleep(delay)

@@ -15,13 +15,13 @@ and is the hardware backstop worth setting on such a plug.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from common.tasks import cancel_and_wait
 from devices.device import Device
 from devices.errors import DeviceError
 from devices.local.config import LEAD_IN_S, MAX_TRANSMIT_S, TAIL_S
@@ -87,9 +87,7 @@ class RelayPtt:
             yield
             await asyncio.sleep(self.tail)
         finally:
-            cap.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await cap
+            await cancel_and_wait(cap)
             # Shielded: a cancelled announcement still unkeys the radio.
             await asyncio.shield(self._unkey())
             self.keyed_for.append(time.monotonic() - since)

@@ -25,6 +25,7 @@ from typing import Any
 
 import vlc
 
+from common.tasks import TaskSet
 from devices.errors import DeviceError
 from devices.local.media_list import MediaError, MediaItem, resolve
 from devices.local.settings import KeepPlaying, PlayerEvent, VlcSettings
@@ -84,7 +85,7 @@ class VlcPlayer:
         self._started_at: float | None = None  # monotonic time the current item began
         self._delay = self.policy.first_delay
         self._restart: asyncio.Task[None] | None = None
-        self._watchdog: asyncio.Task[None] | None = None
+        self._tasks = TaskSet(f"player:{name}", logger=log)  # the watchdog, a restart
         self._loop: asyncio.AbstractEventLoop | None = None
         self._instance: Any = None
         self._list_player: Any = None
@@ -105,16 +106,12 @@ class VlcPlayer:
             self._player.event_manager().event_attach(kind, self._from_vlc, name)
         for kind, name in _LIST_EVENTS.items():
             self._list_player.event_manager().event_attach(kind, self._from_vlc, name)
-        self._watchdog = asyncio.create_task(self._watch(), name=f"player:{self.name}:watchdog")
+        self._tasks.spawn(self._watch(), "watchdog")
 
     async def close(self) -> None:
         """Stop playing and let go of libVLC. Idempotent."""
-        for task in (self._restart, self._watchdog):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._restart = self._watchdog = None
+        await self._tasks.stop()
+        self._restart = None
         if self._list_player is None:
             return
         for kind in _PLAYER_EVENTS:
@@ -259,8 +256,7 @@ class VlcPlayer:
     def _schedule_restart(self, reason: str) -> None:
         if self._restart is not None or self._loop is None:
             return
-        self._restart = self._loop.create_task(self._restart_after(self._delay, reason),
-                                               name=f"player:{self.name}:restart")
+        self._restart = self._tasks.spawn(self._restart_after(self._delay, reason), "restart")
         self._delay = min(self._delay * 2, self.policy.max_delay)
 
     async def _restart_after(self, delay: float, reason: str) -> None:
