@@ -26,6 +26,9 @@ from controller.cli.client import EXIT_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE
 from controller.cli.main import app
 from tests.api.harness import FAR, ApiSite, served
 
+# The commands run in-process: their HTTP clients are closed after each test.
+pytestmark = pytest.mark.usefixtures("cli_clients_closed")
+
 VIPCTL = Path(sys.executable).with_name("vipctl")
 WANG = ("--surname", "王", "--honorific", "先生")
 LI = ("--surname", "李", "--honorific", "女士")

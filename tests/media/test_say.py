@@ -16,6 +16,10 @@ from controller.auth.settings import Role
 from controller.cli.main import app
 from tests.api.harness import TOKENS, ApiSite, api_site, bearer, served
 from tests.broker import Mosquitto
+from tests.waiting import eventually
+
+# The commands run in-process: their HTTP clients are closed after each test.
+pytestmark = pytest.mark.usefixtures("cli_clients_closed")
 
 
 @pytest.fixture
@@ -68,9 +72,4 @@ async def test_say_without_waiting_answers_once_queued(site: ApiSite) -> None:
     response = await site.client.post("/say", json={"text": "测试", "wait": False})
     assert response.status_code == 200
     assert response.json()["played"] is None
-    await asyncio.wait_for(_said(site, "测试"), 10)
-
-
-async def _said(site: ApiSite, text: str) -> None:
-    while text not in site.rig.said():
-        await asyncio.sleep(0.02)
+    await eventually(lambda: "测试" in site.rig.said())
