@@ -8,13 +8,12 @@ tests/contract/test_device_contract.py and tests/serial/test_serial_contract.py 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from devices.device import Device, DeviceEvent
 from devices.model import ANNOUNCED, Kind, StateValue, matches
+from tests.waiting import eventually
 
 
 @dataclass(frozen=True)
@@ -23,12 +22,6 @@ class Policy:
     retries: int = 2
     backoff: float = 0.05
     max_backoff: float = 0.2
-
-
-async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 class ContractRig(Protocol):
@@ -60,6 +53,8 @@ class ContractRig(Protocol):
     async def send_garbage(self) -> None:
         """Garbage where the device's reports arrive, ending with one malformed report."""
     def stop_garbage(self) -> None: ...
+    async def caught_up(self) -> None:
+        """Return once everything the simulator has sent so far has reached the device."""
 
 
 async def command_is_confirmed(rig: ContractRig) -> None:
@@ -109,10 +104,10 @@ async def garbage_is_ignored(rig: ContractRig) -> None:
     if rig.reads_state:
         await eventually(lambda: matches(rig.device.state, rig.initial))
     await eventually(lambda: rig.device.available is True)
-    await asyncio.sleep(0.2)  # let the first reports settle before taking the baseline
+    await rig.caught_up()  # the start-up reports are all in: the baseline
     before = dict(rig.device.state)
     await rig.send_garbage()
-    await asyncio.sleep(0.3)
+    await rig.caught_up()  # and so is the garbage
     assert rig.device.state == before
     if rig.device.codec.can_report:
         assert "garbage" in rig.kinds()

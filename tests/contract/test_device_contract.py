@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -28,7 +28,8 @@ from devices.transports.mqtt import MqttSettings, MqttTransport
 from simulators.base import SimulatedDevice
 from tests.broker import Mosquitto
 from tests.contract import contract
-from tests.contract.contract import Policy, eventually
+from tests.contract.contract import Policy
+from tests.waiting import eventually
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,11 @@ CASES = [
 ]
 
 
+# A topic of the test's own, which the device's connection also takes: a message the simulator
+# sends there comes after everything it sent before, on the same connection, in order.
+MARKER = "test/marker"
+
+
 @dataclass
 class Rig:
     case: Case
@@ -77,6 +83,7 @@ class Rig:
     device: Device
     transport: MqttTransport
     events: list[DeviceEvent]
+    markers: list[bytes] = field(default_factory=list)
     said: int = 0
 
     def kinds(self) -> list[str]:
@@ -147,6 +154,16 @@ class Rig:
     def stop_garbage(self) -> None:
         pass
 
+    async def caught_up(self) -> None:
+        # The device's start-up queries received, the simulator's replies to them sent (its
+        # own bookkeeping), then a marker after them.
+        queries = len(self.device.codec.query())
+        await eventually(lambda: len(self.sim.received) >= queries and not self.sim._pending,
+                         what="the simulator's replies to the start-up queries sent")
+        mark = f"m{len(self.markers)}".encode()
+        await self.sim.publish(MARKER, mark)
+        await eventually(lambda: mark in self.markers, what=f"marker {mark!r} back")
+
 
 @pytest.fixture(params=CASES, ids=[c.id for c in CASES])
 def case(request: pytest.FixtureRequest) -> Case:
@@ -169,9 +186,10 @@ async def make_rig(case: Case, broker: Mosquitto, prefix: str) -> AsyncIterator[
                          codec=make_codec(case.id, case.kind, case.options),
                          transport=transport, policy=Policy(), listener=events.append)
     device.attach()
+    rig = Rig(case, sim, device, transport, events)
+    transport.subscribe(MARKER, lambda _, payload: rig.markers.append(payload))
     await transport.start()
     await transport.wait_connected()
-    rig = Rig(case, sim, device, transport, events)
     try:
         yield rig
     finally:

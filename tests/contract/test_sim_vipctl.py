@@ -25,13 +25,17 @@ from simulators import vipctl_intercom, vipctl_media
 from simulators.vipctl_intercom import VipctlIntercomGateway
 from simulators.vipctl_media import VipctlMediaPlayer
 from tests.broker import Mosquitto
+from tests.waiting import WAIT_S, always, describe, eventually
 
 MEDIA = VipctlMediaOptions(convention="vipctl-media", topic="vipctl/media/vip_room_tv")
 INTERCOM = VipctlIntercomOptions(convention="vipctl-intercom", topic="vipctl/intercom/staff")
 MT = MEDIA.topic
+# Play time that the tests let pass on purpose (not settles): the behaviour under test is what
+# a player's position does over time, playing, paused, or past the end of a looping item.
+PLAYED_S = 0.2
+PAST_THE_END_S = 0.5  # longer than the 0.3 s jingle
 IT = INTERCOM.topic
 ARRIVAL = "王先生已到访,请各岗位做好接待工作"
-WAIT_S = 3.0  # generous for a loaded CI machine; passing tests never wait this long
 
 
 class Peer:
@@ -59,17 +63,13 @@ class Peer:
         timeout: float = WAIT_S,
     ) -> dict[str, Any]:
         """The first JSON message on `topic` (since the start) that satisfies `predicate`."""
-        async with asyncio.timeout(timeout):
-            while True:
-                for body in self.on(topic):
-                    if predicate(body):
-                        return body
-                await asyncio.sleep(0.005)
+        return await eventually(
+            lambda: next((body for body in self.on(topic) if predicate(body)), None),
+            timeout, what=f"a message on {topic} that satisfies {describe(predicate)}")
 
     async def expect_payload(self, topic: str, payload: bytes) -> None:
-        async with asyncio.timeout(WAIT_S):
-            while payload not in self.payloads(topic):
-                await asyncio.sleep(0.005)
+        await eventually(lambda: payload in self.payloads(topic), WAIT_S,
+                         what=f"{payload!r} on {topic}")
 
 
 async def _listen(client: aiomqtt.Client, peer: Peer) -> None:
@@ -159,9 +159,7 @@ async def test_birth_is_retained_and_offline_fires_the_will(
         await sim.go_offline()
         await peer.expect_payload(avail, b"offline")  # published by the broker: the will
         await sim.come_back()
-        async with asyncio.timeout(WAIT_S):
-            while peer.payloads(avail)[-1] != b"online":
-                await asyncio.sleep(0.005)
+        await eventually(lambda: peer.payloads(avail)[-1] == b"online", WAIT_S)
     finally:
         await sim.stop()
 
@@ -192,15 +190,15 @@ async def test_media_position_advances_while_playing_and_holds_while_paused(
     get = media_codec().query()[0]
     await peer.send(Message(f"{MT}/set", b'{"media": "/srv/promo.mp4", "playback": "playing"}'))
     await peer.expect(f"{MT}/state", lambda s: s["playback"] == "playing")
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(PLAYED_S)  # playing
     await peer.send(Message(f"{MT}/set", b'{"playback": "paused"}'))
     paused = await peer.expect(f"{MT}/state", lambda s: s["playback"] == "paused")
     assert 0.15 <= paused["position"] < 1.0
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(PLAYED_S)  # paused
     await peer.send(get)
-    async with asyncio.timeout(WAIT_S):
-        while len([s for s in peer.on(f"{MT}/state") if s["playback"] == "paused"]) < 2:
-            await asyncio.sleep(0.005)
+    await eventually(
+        lambda: len([s for s in peer.on(f"{MT}/state") if s["playback"] == "paused"]) >= 2,
+        WAIT_S)
     again = [s for s in peer.on(f"{MT}/state") if s["playback"] == "paused"][-1]
     assert again["position"] == paused["position"]
 
@@ -212,7 +210,7 @@ async def test_media_item_ends_unless_looping(player: VipctlMediaPlayer, peer: P
                               and s["media"] == "/srv/jingle.mp3")
     assert ended["position"] == 0
     await peer.send(Message(f"{MT}/set", b'{"loop": true, "playback": "playing"}'))
-    await asyncio.sleep(0.5)  # longer than the 0.3 s item: a looping player wraps around
+    await asyncio.sleep(PAST_THE_END_S)  # a looping player wraps around
     assert player.state["playback"] == "playing"
     assert 0 <= player.position() < 0.3
 
@@ -253,9 +251,8 @@ async def test_media_change_locally_is_reported(player: VipctlMediaPlayer, peer:
 async def test_media_faults(player: VipctlMediaPlayer, peer: Peer) -> None:
     player.faults.ignore_commands = True
     await peer.send(Message(f"{MT}/set", b'{"volume": 11}'))
-    await asyncio.sleep(0.3)
-    assert player.commands() == [(f"{MT}/set", '{"volume": 11}')]
-    assert not [s for s in peer.on(f"{MT}/state") if s["volume"] == 11]
+    await eventually(lambda: player.commands() == [(f"{MT}/set", '{"volume": 11}')])
+    await always(lambda: not [s for s in peer.on(f"{MT}/state") if s["volume"] == 11])
     player.faults.ignore_commands = False
 
     player.faults.reply_delay = 0.3
@@ -331,9 +328,10 @@ async def test_resent_announcement_is_said_once(gateway: VipctlIntercomGateway, 
     await peer.expect(f"{IT}/event", lambda e: e["event"] == "done")
     await peer.send(say)  # a retry after: answered "done" again, not said again
     await peer.expect(f"{IT}/event", lambda e: e["event"] == "done" and e.get("duplicate") is True)
-    await asyncio.sleep(0.1)
-    assert [s.id for s in gateway.spoken] == ["visit-2/arrival"]
+    # Both re-sends answered as duplicates: neither is left to be said.
+    await eventually(lambda: sum(e.get("duplicate", False) for e in peer.on(f"{IT}/event")) >= 2)
     assert sum(e.get("duplicate", False) for e in peer.on(f"{IT}/event")) == 2
+    assert [s.id for s in gateway.spoken] == ["visit-2/arrival"]
 
 
 async def test_failed_announcement_is_reported_and_can_be_sent_again(
@@ -380,9 +378,7 @@ async def test_speech_goes_on_while_offline_and_the_birth_proves_it(
     await peer.expect(f"{IT}/event", lambda e: e["event"] == "started")
     await gateway.go_offline()
     await peer.expect_payload(f"{IT}/availability", b"offline")
-    async with asyncio.timeout(WAIT_S):
-        while not gateway.spoken:
-            await asyncio.sleep(0.01)
+    await eventually(lambda: gateway.spoken, WAIT_S)
     await gateway.come_back()
     await peer.expect(f"{IT}/state", lambda s: s["announced"] == "visit-4/arrival")
 
@@ -398,9 +394,9 @@ async def test_intercom_change_locally_and_faults(
     codec = intercom_codec()
     gateway.faults.ignore_commands = True
     await peer.send(codec.announce(Announcement("ignored", "hi"))[0])
-    await asyncio.sleep(0.3)
-    assert gateway.spoken == [] and [t for t, _ in gateway.commands()] == [f"{IT}/say"]
-    assert not [e for e in peer.on(f"{IT}/event") if e["id"] == "ignored"]
+    await eventually(lambda: [t for t, _ in gateway.commands()] == [f"{IT}/say"])
+    await always(lambda: gateway.spoken == []
+                 and not [e for e in peer.on(f"{IT}/event") if e["id"] == "ignored"])
     gateway.faults.ignore_commands = False
 
     gateway.faults.reply_delay = 0.3
@@ -416,8 +412,9 @@ async def test_intercom_change_locally_and_faults(
     gateway.faults.wrong_state = {"announced": "stale"}
     await peer.send(codec.announce(Announcement("wrong", "hi"))[0])
     await peer.expect(f"{IT}/event", lambda e: e["id"] == "wrong" and e["event"] == "done")
+    states = len(peer.on(f"{IT}/state"))
     await peer.send(codec.query()[0])
-    await asyncio.sleep(0.1)
+    await eventually(lambda: len(peer.on(f"{IT}/state")) > states)  # the query's answer
     assert {s["announced"] for s in peer.on(f"{IT}/state")[-3:]} == {"stale"}
 
 

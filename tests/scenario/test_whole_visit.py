@@ -12,7 +12,8 @@ from pathlib import Path
 
 from controller.store.visits import VisitStatus
 from tests.broker import Mosquitto
-from tests.scenario.rig import eventually, site_rig
+from tests.scenario.rig import site_rig
+from tests.waiting import eventually
 
 SPEED = 600.0
 ARRIVAL_TEXT = "王先生已到访,请各岗位做好接待工作"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from simulators.dmx import DmxWidgetSimulator
 from simulators.modbus_intesis import IntesisModbusSimulator
 from simulators.serial_link import Link, PtyLink, SerialSimulator, SocketLink
 from tests.contract.contract import Policy
+from tests.waiting import QUIET_S
 
 # Short enough that a lost reply shows within the test's patience, long enough for a loaded
 # machine (a pty round trip is well under a millisecond).
@@ -161,6 +163,15 @@ class SerialRig:
 
     def stop_garbage(self) -> None:
         self.sim.faults.garble = False
+
+    async def caught_up(self) -> None:
+        if self.device.codec.query():
+            # One request at a time, answered in order: once this one is, all before it were.
+            await self.device.refresh()
+        else:
+            # A DMX widget answers nothing, so no round trip can show that what it sent was
+            # read: a quiet period instead (not a settle: nothing is awaited but time).
+            await asyncio.sleep(QUIET_S)
 
 
 def wire_text(message: Message) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from controller.store.database import Database, open_database
-from controller.store.events import REDACTED, Event, EventLog
+from controller.store.events import REDACTED, Event, EventLog, Subscription
 from controller.store.tables import Base
 
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
@@ -157,15 +157,14 @@ async def test_slow_subscriber_loses_oldest_and_counts(log: EventLog) -> None:
 
 
 async def test_async_for_reads_in_order(log: EventLog) -> None:
-    async def collect(count: int) -> list[Event]:
+    async def collect(feed: Subscription, count: int) -> list[Event]:
         got: list[Event] = []
-        async for event in log.subscribe():
+        async for event in feed:
             got.append(event)
             if len(got) == count:
                 break
         return got
 
-    reader = asyncio.create_task(collect(2))
-    await asyncio.sleep(0)  # let the reader subscribe
+    reader = asyncio.create_task(collect(log.subscribe(), 2))  # subscribed before the appends
     sent = [log.append("retry"), log.append("failed")]
     assert await asyncio.wait_for(reader, 1) == sent

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from controller.store.database import Database, open_database
 from controller.store.events import COALESCE_S, EventLog
 from controller.store.tables import EventRow
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ async def test_written_together_after_a_moment_and_fed_live(db: Database) -> Non
         for n in range(200):
             log.append_soon("command", device_id=f"light_{n:03d}", detail={"power": True})
         assert stored(db) == []  # nothing yet: the commands go out first
-        await asyncio.sleep(COALESCE_S * 5)
+        await eventually(lambda: stored(db), timeout=COALESCE_S * 50)  # then all together
         assert [device for _, _, device in stored(db)] == [f"light_{n:03d}" for n in range(200)]
         first = await asyncio.wait_for(feed.__anext__(), 1)
     assert (first.kind, first.device_id, first.detail) == ("command", "light_000",
