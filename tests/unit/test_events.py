@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from pathlib import Path
 
 import pytest
 
 from controller.store.database import Database, open_database
 from controller.store.events import REDACTED, Event, EventLog, Subscription
-from controller.store.tables import Base
 
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 
@@ -25,26 +21,6 @@ class Clock:
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)  # every event one second after the last
         return self.now
-
-
-PG_ENV = "VIPCTL_TEST_POSTGRES_URL"  # see tests/unit/test_visits.py
-
-
-@pytest.fixture(params=["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/vipctl.db"
-    fresh = open_database(os.environ[PG_ENV])
-    Base.metadata.drop_all(fresh.engine)
-    fresh.close()
-    return os.environ[PG_ENV]
-
-
-@pytest.fixture
-def db(url: str) -> Iterator[Database]:
-    database = open_database(url)
-    yield database
-    database.close()
 
 
 @pytest.fixture

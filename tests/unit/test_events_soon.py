@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from controller.store.database import Database, open_database
+from controller.store.database import Database
 from controller.store.events import COALESCE_S, EventLog
 from controller.store.tables import EventRow
 from tests.waiting import eventually
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(f"sqlite:///{tmp_path / 'vipctl.db'}")
-    yield database
-    database.close()
 
 
 def stored(db: Database) -> list[tuple[int, str, str | None]]:
