@@ -9,7 +9,7 @@ tests/contract/test_device_contract.py and tests/serial/test_serial_contract.py 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from devices.device import Device, DeviceEvent
 from devices.model import ANNOUNCED, Kind, StateValue, matches
@@ -22,6 +22,39 @@ class Policy:
     retries: int = 2
     backoff: float = 0.05
     max_backoff: float = 0.2
+
+
+class CaseRig:
+    """What every rig answers alike from its case (kind, initial and desired state), its
+    simulator (`received`, `faults`) and the device's events; the rigs add the rest."""
+
+    case: Any
+    sim: Any
+    events: list[DeviceEvent]
+
+    @property
+    def kind(self) -> Kind:
+        return self.case.kind  # type: ignore[no-any-return]
+
+    @property
+    def initial(self) -> dict[str, StateValue]:
+        return self.case.initial  # type: ignore[no-any-return]
+
+    @property
+    def desired(self) -> dict[str, StateValue]:
+        return self.case.desired  # type: ignore[no-any-return]
+
+    def kinds(self) -> list[str]:
+        return [e.kind for e in self.events]
+
+    def saw_anything(self) -> bool:
+        return bool(self.sim.received)
+
+    def ignore_commands(self, on: bool) -> None:
+        self.sim.faults.ignore_commands = on
+
+    def clear_wire(self) -> None:
+        self.sim.received.clear()
 
 
 class ContractRig(Protocol):

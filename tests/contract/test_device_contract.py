@@ -28,7 +28,7 @@ from devices.transports.mqtt import MqttSettings, MqttTransport
 from simulators.base import SimulatedDevice
 from tests.broker import Mosquitto
 from tests.contract import contract
-from tests.contract.contract import Policy
+from tests.contract.contract import CaseRig, Policy
 from tests.waiting import eventually
 
 
@@ -77,7 +77,7 @@ MARKER = "test/marker"
 
 
 @dataclass
-class Rig:
+class Rig(CaseRig):
     case: Case
     sim: SimulatedDevice
     device: Device
@@ -85,9 +85,6 @@ class Rig:
     events: list[DeviceEvent]
     markers: list[bytes] = field(default_factory=list)
     said: int = 0
-
-    def kinds(self) -> list[str]:
-        return [e.kind for e in self.events]
 
     async def act(self) -> bool:
         """Do the case's command (or announcement); True when it was confirmed."""
@@ -101,32 +98,11 @@ class Rig:
     # --- what tests/contract/contract.py asks of a rig ---------------------------------
 
     @property
-    def kind(self) -> Kind:
-        return self.case.kind
-
-    @property
-    def initial(self) -> dict[str, StateValue]:
-        return self.case.initial
-
-    @property
-    def desired(self) -> dict[str, StateValue]:
-        return self.case.desired
-
-    @property
     def reads_state(self) -> bool:
         return reads_state(self.case)
 
     def sim_state(self) -> dict[str, StateValue]:
         return self.sim.state
-
-    def saw_anything(self) -> bool:
-        return bool(self.sim.received)
-
-    def ignore_commands(self, on: bool) -> None:
-        self.sim.faults.ignore_commands = on
-
-    def clear_wire(self) -> None:
-        self.sim.received.clear()
 
     def attempts_on_wire(self) -> float:
         if self.case.kind == "intercom":

@@ -24,7 +24,7 @@ from simulators.coolmaster import CoolMasterSimulator
 from simulators.dmx import DmxWidgetSimulator
 from simulators.modbus_intesis import IntesisModbusSimulator
 from simulators.serial_link import Link, PtyLink, SerialSimulator, SocketLink
-from tests.contract.contract import Policy
+from tests.contract.contract import CaseRig, Policy
 from tests.waiting import QUIET_S
 
 # Short enough that a lost reply shows within the test's patience, long enough for a loaded
@@ -82,7 +82,7 @@ def make_simulator(options: SerialOptions, link: Link) -> SerialSimulator:
 
 
 @dataclass
-class SerialRig:
+class SerialRig(CaseRig):
     case: Case
     sim: SerialSimulator
     port: SerialPort
@@ -92,23 +92,8 @@ class SerialRig:
     # --- what tests/contract/contract.py asks of a rig ---------------------------------
 
     @property
-    def kind(self) -> Kind:
-        return self.case.kind
-
-    @property
-    def initial(self) -> dict[str, StateValue]:
-        return self.case.initial
-
-    @property
-    def desired(self) -> dict[str, StateValue]:
-        return self.case.desired
-
-    @property
     def reads_state(self) -> bool:
         return self.device.codec.can_report
-
-    def kinds(self) -> list[str]:
-        return [e.kind for e in self.events]
 
     async def act(self) -> bool:
         return (await self.device.command(self.case.desired)).ok
@@ -127,15 +112,6 @@ class SerialRig:
             return {POWER: level == FULL}
         return {POWER: level > 0, BRIGHTNESS: round(level * 100 / FULL)} if level else {
             POWER: False}
-
-    def saw_anything(self) -> bool:
-        return bool(self.sim.received)
-
-    def ignore_commands(self, on: bool) -> None:
-        self.sim.faults.ignore_commands = on
-
-    def clear_wire(self) -> None:
-        self.sim.received.clear()
 
     def attempts_on_wire(self) -> float:
         """The first request of the command, as the simulator recorded it, counted."""

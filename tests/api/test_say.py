@@ -4,36 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from controller.api.server import ApiServer
-from controller.auth.credentials import TOKEN_ENV
 from controller.auth.settings import Role
 from controller.cli.main import app
-from tests.api.harness import TOKENS, ApiSite, api_site, bearer, served
-from tests.broker import Mosquitto
+from tests.api.harness import ApiSite, bearer
 from tests.waiting import eventually
 
 # The commands run in-process: their HTTP clients are closed after each test.
 pytestmark = pytest.mark.usefixtures("cli_clients_closed")
-
-
-@pytest.fixture
-async def site(tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str,
-               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ApiSite]:
-    monkeypatch.setenv(TOKEN_ENV, TOKENS[Role.ADMIN])
-    async with api_site(tmp_path, mosquitto, topic_prefix) as running:
-        yield running
-
-
-@pytest.fixture
-async def server(site: ApiSite) -> AsyncIterator[ApiServer]:
-    async with served(site) as running:
-        yield running
 
 
 async def test_vipctl_say_plays_it_and_the_log_says_so(site: ApiSite, server: ApiServer) -> None:
