@@ -19,6 +19,15 @@ from simulators.site import SiteSimulators
 from tests.broker import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
+# Every announcement of the shipped scene for a visit by 王先生, in the order they are said.
+SAID_FOR_WANG = [
+    "请保安准备停车场遮阳,迎接王先生的车辆",
+    "请准备好毛巾、茶点和果盘,王先生三十分钟后到访",
+    "请管理层及物业经理到入口喷泉处等候王先生",
+    "王先生已到访,请各岗位做好接待工作",
+    "王先生即将参观样板房,请样板房管家做好准备",
+    "王先生即将离开,请销售人员在门口列队送别",
+]
 
 
 def site_file(tmp_path: Path, broker: Mosquitto, prefix: str) -> Path:

@@ -23,19 +23,12 @@ from controller.store.visits import VisitStatus
 from scenes.loader import load_scene
 from simulators.site import SiteSimulators
 from tests.broker import Mosquitto, free_port
-from tests.scenario.rig import site_file
+from tests.scenario.rig import SAID_FOR_WANG, site_file
 from tests.waiting import eventually
 
 SPEED = 600.0
 VIPCTL = Path(sys.executable).parent / "vipctl"
-EXPECTED = [
-    "请保安准备停车场遮阳,迎接王先生的车辆",
-    "请准备好毛巾、茶点和果盘,王先生三十分钟后到访",
-    "请管理层及物业经理到入口喷泉处等候王先生",
-    "王先生已到访,请各岗位做好接待工作",
-    "王先生即将参观样板房,请样板房管家做好准备",
-    "王先生即将离开,请销售人员在门口列队送别",
-]
+EXPECTED = SAID_FOR_WANG
 
 
 def spawn(site_path: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -118,6 +111,9 @@ async def test_sigkill_mid_visit_then_restart(
 
             daemon.send_signal(signal.SIGTERM)
             assert daemon.wait(timeout=15) == 0
+        except AssertionError as exc:  # what the daemon did is the first thing to read
+            raise AssertionError(f"{exc}\n--- the daemon's log, its end ---\n"
+                                 f"{log.read_text()[-3000:]}") from exc
         finally:
             if daemon.poll() is None:
                 daemon.kill()
