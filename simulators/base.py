@@ -99,6 +99,11 @@ class SimulatedDevice(ABC):
 
     # --- test and demo helpers ---------------------------------------------------------
 
+    @property
+    def answering(self) -> bool:
+        """Replies to commands are still on their way (a test waits for them to leave)."""
+        return len(self._replies) > 0
+
     def commands(self) -> list[tuple[str, str]]:
         """What was received, as (topic, payload) pairs, for assertions that read like the wire."""
         return [(r.topic, r.payload) for r in self.received]

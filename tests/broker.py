@@ -6,8 +6,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+from typing import IO
+
+from tests.waiting import eventually_sync
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -35,28 +37,28 @@ class Mosquitto:
             "log_type warning\n"
         )
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
     def start(self) -> None:
+        self._log = open(self._dir / "mosquitto.log", "ab")  # noqa: SIM115 - closed by stop()
         self._proc = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self._conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self._dir / "mosquitto.log", "ab"),  # noqa: SIM115 - lives with the process
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                log = (self._dir / "mosquitto.log").read_text(errors="replace")
-                raise RuntimeError(f"mosquitto exited with {self._proc.returncode}: {log}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError(f"mosquitto did not listen on port {self.port} within 10 s")
+            [MOSQUITTO, "-c", str(self._conf)], stdout=subprocess.DEVNULL, stderr=self._log)
+        eventually_sync(self._listening, what=f"mosquitto to listen on port {self.port}")
+
+    def _listening(self) -> bool:
+        assert self._proc is not None
+        if self._proc.poll() is not None:
+            log = (self._dir / "mosquitto.log").read_text(errors="replace")
+            raise RuntimeError(f"mosquitto exited with {self._proc.returncode}: {log}")
+        try:
+            with socket.create_connection((self.host, self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
 
     def stop(self) -> None:
         if self._proc is None:
@@ -68,6 +70,9 @@ class Mosquitto:
             self._proc.kill()
             self._proc.wait()
         self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def restart(self) -> None:
         self.stop()

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from tests.api.harness import FAR, ApiSite
-from tests.scenario.rig import eventually
+from tests.waiting import eventually
 
 
 async def _get(site: ApiSite, path: str, **params: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from controller.store.visits import VisitStatus
 from tests.api.harness import FAR, ApiSite
-from tests.scenario.rig import eventually
+from tests.waiting import eventually
 
 ARRIVAL = "王先生已到访,请各岗位做好接待工作"
 SHOW_FLAT = "王先生即将参观样板房,请样板房管家做好准备"

@@ -12,7 +12,6 @@ import json
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,18 +23,15 @@ from typer.testing import CliRunner
 from controller.api.server import ApiServer
 from controller.cli.client import EXIT_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE
 from controller.cli.main import app
-from tests.api.harness import FAR, ApiSite, served
+from tests.api.harness import FAR, ApiSite
+
+# The commands run in-process: their HTTP clients are closed after each test.
+pytestmark = pytest.mark.usefixtures("cli_clients_closed")
 
 VIPCTL = Path(sys.executable).with_name("vipctl")
 WANG = ("--surname", "王", "--honorific", "先生")
 LI = ("--surname", "李", "--honorific", "女士")
 WIDE = {"COLUMNS": "250"}  # rich wraps tables to the terminal; keep a row on one line
-
-
-@pytest.fixture
-async def server(site: ApiSite) -> AsyncIterator[ApiServer]:
-    async with served(site) as running:
-        yield running
 
 
 async def vipctl(server: ApiServer, *args: str) -> Result:

@@ -6,8 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from tests.waiting import eventually_sync
 
 REPO = Path(__file__).resolve().parents[2]
 # The console script installed next to the interpreter running the tests.
@@ -24,19 +25,24 @@ def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
 
 
 def group_gone(proc: subprocess.Popen[str], timeout: float = 5.0) -> bool:
-    """True once no process is left in the group `proc` led (children included)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """True once no process is left in the group `proc` led (children included); fails
+    the test, saying so, when some are still there after `timeout`."""
+
+    def gone() -> bool:
         try:
             os.killpg(proc.pid, 0)
         except ProcessLookupError:
             return True
-        time.sleep(0.05)
-    return False
+        return False
+
+    return eventually_sync(gone, timeout, what=f"the process group of {proc.args!r} to end")
 
 
 def kill_group(proc: subprocess.Popen[str]) -> None:
-    """Clean-up after a failed test: nothing of it may outlive the test."""
+    """Clean-up after a test: nothing of it may outlive the test, not even its pipes."""
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()

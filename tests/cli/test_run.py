@@ -16,7 +16,8 @@ from controller.config.site import load_site
 from simulators.site import SiteSimulators
 from tests.broker import Mosquitto, free_port
 from tests.cli.helpers import REPO, group_gone, kill_group, start
-from tests.scenario.rig import eventually, site_file
+from tests.scenario.rig import site_file
+from tests.waiting import eventually
 
 # The demo config's client id gives the daemon's retained status topic.
 STATUS_TOPIC = "vipctl/vipctl-demo/status"

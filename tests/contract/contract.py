@@ -8,13 +8,12 @@ tests/contract/test_device_contract.py and tests/serial/test_serial_contract.py 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from devices.device import Device, DeviceEvent
 from devices.model import ANNOUNCED, Kind, StateValue, matches
+from tests.waiting import eventually
 
 
 @dataclass(frozen=True)
@@ -25,10 +24,37 @@ class Policy:
     max_backoff: float = 0.2
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
+class CaseRig:
+    """What every rig answers alike from its case (kind, initial and desired state), its
+    simulator (`received`, `faults`) and the device's events; the rigs add the rest."""
+
+    case: Any
+    sim: Any
+    events: list[DeviceEvent]
+
+    @property
+    def kind(self) -> Kind:
+        return self.case.kind  # type: ignore[no-any-return]
+
+    @property
+    def initial(self) -> dict[str, StateValue]:
+        return self.case.initial  # type: ignore[no-any-return]
+
+    @property
+    def desired(self) -> dict[str, StateValue]:
+        return self.case.desired  # type: ignore[no-any-return]
+
+    def kinds(self) -> list[str]:
+        return [e.kind for e in self.events]
+
+    def saw_anything(self) -> bool:
+        return bool(self.sim.received)
+
+    def ignore_commands(self, on: bool) -> None:
+        self.sim.faults.ignore_commands = on
+
+    def clear_wire(self) -> None:
+        self.sim.received.clear()
 
 
 class ContractRig(Protocol):
@@ -60,6 +86,8 @@ class ContractRig(Protocol):
     async def send_garbage(self) -> None:
         """Garbage where the device's reports arrive, ending with one malformed report."""
     def stop_garbage(self) -> None: ...
+    async def caught_up(self) -> None:
+        """Return once everything the simulator has sent so far has reached the device."""
 
 
 async def command_is_confirmed(rig: ContractRig) -> None:
@@ -109,10 +137,10 @@ async def garbage_is_ignored(rig: ContractRig) -> None:
     if rig.reads_state:
         await eventually(lambda: matches(rig.device.state, rig.initial))
     await eventually(lambda: rig.device.available is True)
-    await asyncio.sleep(0.2)  # let the first reports settle before taking the baseline
+    await rig.caught_up()  # the start-up reports are all in: the baseline
     before = dict(rig.device.state)
     await rig.send_garbage()
-    await asyncio.sleep(0.3)
+    await rig.caught_up()  # and so is the garbage
     assert rig.device.state == before
     if rig.device.codec.can_report:
         assert "garbage" in rig.kinds()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -28,7 +28,8 @@ from devices.transports.mqtt import MqttSettings, MqttTransport
 from simulators.base import SimulatedDevice
 from tests.broker import Mosquitto
 from tests.contract import contract
-from tests.contract.contract import Policy, eventually
+from tests.contract.contract import CaseRig, Policy
+from tests.waiting import eventually
 
 
 @dataclass(frozen=True)
@@ -70,17 +71,20 @@ CASES = [
 ]
 
 
+# A topic of the test's own, which the device's connection also takes: a message the simulator
+# sends there comes after everything it sent before, on the same connection, in order.
+MARKER = "test/marker"
+
+
 @dataclass
-class Rig:
+class Rig(CaseRig):
     case: Case
     sim: SimulatedDevice
     device: Device
     transport: MqttTransport
     events: list[DeviceEvent]
+    markers: list[bytes] = field(default_factory=list)
     said: int = 0
-
-    def kinds(self) -> list[str]:
-        return [e.kind for e in self.events]
 
     async def act(self) -> bool:
         """Do the case's command (or announcement); True when it was confirmed."""
@@ -94,32 +98,11 @@ class Rig:
     # --- what tests/contract/contract.py asks of a rig ---------------------------------
 
     @property
-    def kind(self) -> Kind:
-        return self.case.kind
-
-    @property
-    def initial(self) -> dict[str, StateValue]:
-        return self.case.initial
-
-    @property
-    def desired(self) -> dict[str, StateValue]:
-        return self.case.desired
-
-    @property
     def reads_state(self) -> bool:
         return reads_state(self.case)
 
     def sim_state(self) -> dict[str, StateValue]:
         return self.sim.state
-
-    def saw_anything(self) -> bool:
-        return bool(self.sim.received)
-
-    def ignore_commands(self, on: bool) -> None:
-        self.sim.faults.ignore_commands = on
-
-    def clear_wire(self) -> None:
-        self.sim.received.clear()
 
     def attempts_on_wire(self) -> float:
         if self.case.kind == "intercom":
@@ -147,6 +130,16 @@ class Rig:
     def stop_garbage(self) -> None:
         pass
 
+    async def caught_up(self) -> None:
+        # The device's start-up queries received, the simulator's replies to them sent (its
+        # own bookkeeping), then a marker after them.
+        queries = len(self.device.codec.query())
+        await eventually(lambda: len(self.sim.received) >= queries and not self.sim.answering,
+                         what="the simulator's replies to the start-up queries sent")
+        mark = f"m{len(self.markers)}".encode()
+        await self.sim.publish(MARKER, mark)
+        await eventually(lambda: mark in self.markers, what=f"marker {mark!r} back")
+
 
 @pytest.fixture(params=CASES, ids=[c.id for c in CASES])
 def case(request: pytest.FixtureRequest) -> Case:
@@ -169,9 +162,10 @@ async def make_rig(case: Case, broker: Mosquitto, prefix: str) -> AsyncIterator[
                          codec=make_codec(case.id, case.kind, case.options),
                          transport=transport, policy=Policy(), listener=events.append)
     device.attach()
+    rig = Rig(case, sim, device, transport, events)
+    transport.subscribe(MARKER, lambda _, payload: rig.markers.append(payload))
     await transport.start()
     await transport.wait_connected()
-    rig = Rig(case, sim, device, transport, events)
     try:
         yield rig
     finally:

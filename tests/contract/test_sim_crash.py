@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import aiomqtt
 import pytest
 
@@ -13,6 +11,7 @@ from simulators.base import SimulatedDevice
 from simulators.errors import SimulatorCrashed
 from simulators.tasmota import TasmotaLight
 from tests.broker import Mosquitto
+from tests.waiting import eventually
 
 
 class Buggy(SimulatedDevice):
@@ -37,10 +36,7 @@ async def test_a_bug_in_handle_fails_stop(mosquitto: Mosquitto, topic_prefix: st
     await sim.start()
     await publish(mosquitto, f"{topic_prefix}/buggy/cmd", b"ping")
     await publish(mosquitto, f"{topic_prefix}/buggy/cmd", b"bang")
-    for _ in range(200):  # both commands reach it: the broker delivers in order
-        if len(sim.received) == 2:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: len(sim.received) == 2)  # the broker delivers them in order
     assert [r.payload for r in sim.received] == ["ping", "bang"]
     with pytest.raises(SimulatorCrashed, match="simulator buggy crashed: KeyError") as crashed:
         await sim.stop()
@@ -55,9 +51,6 @@ async def test_garbage_from_a_test_is_not_a_crash(mosquitto: Mosquitto, topic_pr
     await light.start()
     await publish(mosquitto, f"{topic_prefix}/cmnd/lamp/POWER", b"\xff\xfe not a command")
     await publish(mosquitto, f"{topic_prefix}/cmnd/lamp/POWER", b"ON")
-    for _ in range(200):
-        if light.state.get("power") is True:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: light.state.get("power") is True)
     assert light.state.get("power") is True
     await light.stop()  # raises nothing

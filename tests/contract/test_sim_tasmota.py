@@ -21,8 +21,8 @@ from devices.errors import DecodeError
 from devices.model import Kind, StateValue, matches, prefixed, unprefixed
 from simulators.tasmota import TasmotaDevice, make
 from tests.broker import Mosquitto
+from tests.waiting import WAIT_S, describe, eventually
 
-TIMEOUT = 3.0  # seconds to wait for an expected message
 QUIET = 0.3  # seconds of silence that prove "no answer"
 VENDOR = "MITSUBISHI_HEAVY_152"
 
@@ -34,14 +34,12 @@ class Peer:
         self.client = client
         self.prefix = prefix
         self.seen: list[tuple[str, bytes]] = []
-        self._new = asyncio.Event()
 
     async def collect(self) -> None:
         async for msg in self.client.messages:
             topic = unprefixed(self.prefix, str(msg.topic))
             if topic is not None and isinstance(msg.payload, bytes):
                 self.seen.append((topic, msg.payload))
-                self._new.set()
 
     async def send(self, topic: str, payload: str | bytes = b"") -> int:
         """Publish a command; returns the mark from which its answers count."""
@@ -52,13 +50,10 @@ class Peer:
     async def expect(self, topic: str, since: int = 0,
                      where: Callable[[bytes], bool] = lambda _: True) -> bytes:
         """The first payload on `topic` after `since` that satisfies `where`."""
-        async with asyncio.timeout(TIMEOUT):
-            while True:
-                for seen_topic, payload in self.seen[since:]:
-                    if seen_topic == topic and where(payload):
-                        return payload
-                self._new.clear()
-                await self._new.wait()
+        return await eventually(
+            lambda: next((payload for seen_topic, payload in self.seen[since:]
+                          if seen_topic == topic and where(payload)), None),
+            what=f"a payload on {topic} that satisfies {describe(where)}")
 
     async def silent(self, since: int, prefix: str = "stat/") -> bool:
         await asyncio.sleep(QUIET)
@@ -193,7 +188,7 @@ async def test_lwt_and_state_on_connect(
     assert (state["POWER"], state["Dimmer"]) == ("ON", 70)
     async with aiomqtt.Client(mosquitto.host, mosquitto.port) as late:  # LWT is retained
         await late.subscribe(prefixed(topic_prefix, "tele/lamp/LWT"))
-        async with asyncio.timeout(TIMEOUT):
+        async with asyncio.timeout(WAIT_S):
             msg = await anext(aiter(late.messages))
         assert (msg.payload, msg.retain) == (b"Online", True)
     mark = len(peer.seen)
@@ -280,9 +275,7 @@ async def test_codec_and_simulator_agree(
             known.update(update.state if update else {})
         return known
 
-    async with asyncio.timeout(TIMEOUT):
-        while not matches(reported(), wanted):
-            await asyncio.sleep(0.02)
+    await eventually(lambda: matches(reported(), wanted))
     assert matches(sim.reported(), wanted)
     if codec.query():  # and a query reads the same state back
         mark = len(peer.seen)

@@ -21,8 +21,8 @@ from devices.conventions.zigbee2mqtt import Zigbee2MqttCodec, Zigbee2MqttOptions
 from devices.model import Kind, StateValue, matches, prefixed, unprefixed
 from simulators.zigbee2mqtt import Button, Light, Plug, Thermostat, Zigbee2MqttDevice, make
 from tests.broker import Mosquitto
+from tests.waiting import describe, eventually
 
-WAIT = 2.0  # seconds a reply may take on loopback before the test fails
 QUIET = 0.3  # seconds of silence that show a reply did not come
 
 
@@ -76,12 +76,9 @@ class Peer:
     async def expect(
         self, topic: str, test: Callable[[Seen], bool] = lambda s: True, *, since: int = 0
     ) -> Seen:
-        async with asyncio.timeout(WAIT):
-            while True:
-                for s in self.seen[since:]:
-                    if s.topic == topic and test(s):
-                        return s
-                await asyncio.sleep(0.005)
+        return await eventually(
+            lambda: next((s for s in self.seen[since:] if s.topic == topic and test(s)), None),
+            what=f"a message on {topic} that satisfies {describe(test)}")
 
     async def silence(self, topic: str, *, since: int) -> None:
         await asyncio.sleep(QUIET)
@@ -383,14 +380,14 @@ async def test_codec_reads_button_presses_and_availability(
     mark = len(peer.seen)
     await sim.press("hold")
     await sim.press("single")
-    await asyncio.sleep(QUIET)
+    await sim.go_offline()
+    # The will comes after every press the button sent before it lost the link.
+    will = await peer.expect("zigbee2mqtt/hall/availability", since=mark)
     wanted = set(codec.subscriptions())
-    updates = [codec.decode(s.topic, s.payload) for s in peer.seen[mark:] if s.topic in wanted]
+    presses = peer.seen[mark:peer.seen.index(will)]
+    updates = [codec.decode(s.topic, s.payload) for s in presses if s.topic in wanted]
     events = [u.event for u in updates if u is not None and u.event is not None]
     assert events == (["hold", "hold", "single", "single"] if legacy else ["hold", "single"])
-    mark = len(peer.seen)
-    await sim.go_offline()
-    will = await peer.expect("zigbee2mqtt/hall/availability", since=mark)
     update = codec.decode(will.topic, will.payload)
     assert update is not None
     assert update.available is False

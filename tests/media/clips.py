@@ -3,18 +3,13 @@ and a sink that records what libVLC's audio output was told."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 import struct
 import wave
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import vlc
-
-# Dummy outputs play faster than real time; tests wait on conditions, never on durations.
-WAIT_S = 10.0
 
 
 def tone(path: Path, seconds: float, *, hz: float = 440.0, rate: int = 8000,
@@ -41,12 +36,6 @@ def y4m(path: Path, frames: int = 3, *, fps: int = 25, size: int = 16) -> Path:
             f.write(b"FRAME\n" + bytes([(60 + 50 * i) % 256]) * (size * size)
                     + bytes([128]) * (size * size // 2))
     return path
-
-
-async def eventually(predicate: Callable[[], bool], timeout: float = WAIT_S) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 class VolumeSink:

@@ -24,8 +24,9 @@ from scenes.loader import load_scene
 from simulators.site import SiteSimulators
 from tests.broker import Mosquitto
 from tests.cli.helpers import group_gone, kill_group, start
-from tests.media.clips import eventually, tone
+from tests.media.clips import tone
 from tests.scenario.rig import site_file
+from tests.waiting import eventually
 
 PLAYED_BY_AGENT = ("background_music", "staff_intercom")
 

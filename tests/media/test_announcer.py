@@ -19,8 +19,8 @@ from simulators.site import SiteSimulators
 from simulators.vipctl_intercom import VipctlIntercomGateway
 from simulators.vipctl_media import VipctlMediaPlayer
 from tests.broker import Mosquitto
-from tests.media.clips import eventually
 from tests.scenario.rig import site_file
+from tests.waiting import eventually
 
 MUSIC_TOPIC = "vipctl/media/background_music/set"
 TEXT = "王先生已到访,请各岗位做好接待工作"  # 17 characters

@@ -15,8 +15,9 @@ from devices.model import Announcement
 from scenes.loader import load_scene
 from simulators.site import SiteSimulators
 from tests.broker import Mosquitto
-from tests.media.clips import VolumeSink, eventually, tone, y4m
+from tests.media.clips import VolumeSink, tone, y4m
 from tests.scenario.rig import site_file
+from tests.waiting import eventually
 
 LOCAL = {
     "background_music": "    local: {player: {dummy: true}}\n",

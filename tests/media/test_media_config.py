@@ -2,36 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
-import pytest
-
-from common.yamlconf import ConfigError
 from controller.config.site import load_site
 from devices.local.config import LocalBinding
-
-# Six lines of a valid site; the devices of each test start on line 7.
-HEAD = """\
-site:
-  name: 测试案场
-  timezone: Asia/Shanghai
-mqtt:
-  url: mqtt://localhost
-devices:
-"""
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "site.yaml"
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
-def problems(path: Path) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        load_site(path)
-    return [str(p) for p in caught.value.problems]
+from tests.sitefiles import HEAD, problems, write
 
 
 def test_local_players_and_a_speaker_load_with_paths_from_the_file(tmp_path: Path) -> None:

@@ -4,10 +4,11 @@ audio through libVLC to its end before `done`."""
 
 from __future__ import annotations
 
-import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from devices.conventions.registry import make_codec
 from devices.conventions.tasmota import TasmotaOptions
@@ -27,7 +28,8 @@ from devices.transports.mqtt import MqttSettings, MqttTransport
 from simulators.ptt import PttLineObserver
 from simulators.tasmota import TasmotaRelay
 from tests.broker import Mosquitto
-from tests.media.clips import VolumeSink, eventually, tone
+from tests.media.clips import VolumeSink, tone
+from tests.waiting import eventually
 
 F1 = "王先生已到访,请各岗位做好接待工作"
 ARRIVAL = "已到访,请各岗位做好接待工作"
@@ -159,8 +161,11 @@ async def test_the_speaker_speaks_one_at_a_time_by_priority(
         for before, after in zip(speaker.spoken, speaker.spoken[1:], strict=False):
             assert after.start >= before.end
         # A re-sent id is answered, never said twice.
+        answers: list[dict[str, Any]] = []
+        intercom.transport.subscribe(f"{LOCAL_TOPIC}/event",
+                                     lambda _, p: answers.append(json.loads(p)))
         await intercom.transport.publish(messages[0].topic, messages[0].payload)
-        await asyncio.sleep(0.2)
+        await eventually(lambda: [a for a in answers if a["id"] == "a0" and a.get("duplicate")])
         assert len(speaker.spoken) == 3
 
 

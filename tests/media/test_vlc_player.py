@@ -11,7 +11,8 @@ import pytest
 from devices.local.media_list import MediaError, resolve
 from devices.local.settings import KeepPlaying, PlayerEvent, VlcSettings
 from devices.local.vlc_player import VlcPlayer
-from tests.media.clips import VolumeSink, eventually, tone, y4m
+from tests.media.clips import VolumeSink, tone, y4m
+from tests.waiting import eventually
 
 # Restart quickly in tests, and look every 20 ms: an item boundary must never look like a stop.
 FAST = KeepPlaying(first_delay=0.05, max_delay=0.2, check_every=0.02, stable_after=0.5)

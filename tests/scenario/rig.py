@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +19,15 @@ from simulators.site import SiteSimulators
 from tests.broker import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
+# Every announcement of the shipped scene for a visit by 王先生, in the order they are said.
+SAID_FOR_WANG = [
+    "请保安准备停车场遮阳,迎接王先生的车辆",
+    "请准备好毛巾、茶点和果盘,王先生三十分钟后到访",
+    "请管理层及物业经理到入口喷泉处等候王先生",
+    "王先生已到访,请各岗位做好接待工作",
+    "王先生即将参观样板房,请样板房管家做好准备",
+    "王先生即将离开,请销售人员在门口列队送别",
+]
 
 
 def site_file(tmp_path: Path, broker: Mosquitto, prefix: str) -> Path:
@@ -31,12 +39,6 @@ def site_file(tmp_path: Path, broker: Mosquitto, prefix: str) -> Path:
     path = tmp_path / "site.yaml"
     path.write_text(text)
     return path
-
-
-async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 @dataclass

@@ -12,23 +12,19 @@ import logging
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from devices.model import StateValue
-from tests.contract.contract import eventually
 from tests.serial.rig import CASES, SerialRig, serial_rig
+from tests.waiting import eventually
 
 COMMANDS = 200
 RETURNS = 5
 # How often the measurement looks (finer than the tests' 10 ms, which would dominate DMX).
 POLL_S = 0.0002
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(POLL_S)
+# How long a pulled port stays away before it comes back: long enough for the port's reopen
+# attempts to back off, as a real unplugged adapter's would.
+GONE_S = 0.3
 
 
 async def command_latency(rig: SerialRig) -> list[float]:
@@ -42,7 +38,8 @@ async def command_latency(rig: SerialRig) -> list[float]:
         start = time.perf_counter()
         assert (await rig.device.command(wanted)).ok
         if not rig.reads_state:  # assumed: wait for the widget to have the frame
-            await until(lambda f=frames: rig.sim.frames > f)  # type: ignore[attr-defined]
+            await eventually(lambda f=frames: rig.sim.frames > f,  # type: ignore[attr-defined]
+                             poll=POLL_S)
         out.append(time.perf_counter() - start)
     return out
 
@@ -52,10 +49,10 @@ async def reopen_time(rig: SerialRig) -> list[float]:
     for _ in range(RETURNS):
         await rig.sim.vanish()
         await eventually(lambda: rig.device.available is False)
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(GONE_S)  # not a settle: the time the port stays away
         start = time.perf_counter()
         await rig.sim.come_back()
-        await until(lambda: rig.device.available is True)
+        await eventually(lambda: rig.device.available is True, poll=POLL_S)
         out.append(time.perf_counter() - start)
     return out
 

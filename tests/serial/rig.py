@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from simulators.coolmaster import CoolMasterSimulator
 from simulators.dmx import DmxWidgetSimulator
 from simulators.modbus_intesis import IntesisModbusSimulator
 from simulators.serial_link import Link, PtyLink, SerialSimulator, SocketLink
-from tests.contract.contract import Policy
+from tests.contract.contract import CaseRig, Policy
+from tests.waiting import QUIET_S
 
 # Short enough that a lost reply shows within the test's patience, long enough for a loaded
 # machine (a pty round trip is well under a millisecond).
@@ -80,7 +82,7 @@ def make_simulator(options: SerialOptions, link: Link) -> SerialSimulator:
 
 
 @dataclass
-class SerialRig:
+class SerialRig(CaseRig):
     case: Case
     sim: SerialSimulator
     port: SerialPort
@@ -90,23 +92,8 @@ class SerialRig:
     # --- what tests/contract/contract.py asks of a rig ---------------------------------
 
     @property
-    def kind(self) -> Kind:
-        return self.case.kind
-
-    @property
-    def initial(self) -> dict[str, StateValue]:
-        return self.case.initial
-
-    @property
-    def desired(self) -> dict[str, StateValue]:
-        return self.case.desired
-
-    @property
     def reads_state(self) -> bool:
         return self.device.codec.can_report
-
-    def kinds(self) -> list[str]:
-        return [e.kind for e in self.events]
 
     async def act(self) -> bool:
         return (await self.device.command(self.case.desired)).ok
@@ -125,15 +112,6 @@ class SerialRig:
             return {POWER: level == FULL}
         return {POWER: level > 0, BRIGHTNESS: round(level * 100 / FULL)} if level else {
             POWER: False}
-
-    def saw_anything(self) -> bool:
-        return bool(self.sim.received)
-
-    def ignore_commands(self, on: bool) -> None:
-        self.sim.faults.ignore_commands = on
-
-    def clear_wire(self) -> None:
-        self.sim.received.clear()
 
     def attempts_on_wire(self) -> float:
         """The first request of the command, as the simulator recorded it, counted."""
@@ -161,6 +139,15 @@ class SerialRig:
 
     def stop_garbage(self) -> None:
         self.sim.faults.garble = False
+
+    async def caught_up(self) -> None:
+        if self.device.codec.query():
+            # One request at a time, answered in order: once this one is, all before it were.
+            await self.device.refresh()
+        else:
+            # A DMX widget answers nothing, so no round trip can show that what it sent was
+            # read: a quiet period instead (not a settle: nothing is awaited but time).
+            await asyncio.sleep(QUIET_S)
 
 
 def wire_text(message: Message) -> str:

@@ -18,7 +18,8 @@ from devices.transports.serial import SerialPort, SerialSettings
 from simulators.coolmaster import CoolMasterSimulator
 from simulators.dmx import DmxWidgetSimulator
 from simulators.serial_link import PtyLink
-from tests.contract.contract import Policy, eventually
+from tests.contract.contract import Policy
+from tests.waiting import eventually
 
 UNITS = ["L1.100", "L1.101"]
 
@@ -167,8 +168,7 @@ async def test_dmx_universe_is_written_again_periodically(
     await eventually(lambda: sim.levels([7, 8]) == [102, 102])
     frames = sim.frames
     sim.channels[6] = 0  # a glitch on the widget: only the next refresh mends it
-    await asyncio.sleep(0.5)
-    assert sim.frames >= frames + 2  # every 0.2 s, with no command
+    await eventually(lambda: sim.frames >= frames + 2)  # every 0.2 s, with no command
     assert sim.levels([7, 8]) == [102, 102]
 
 

@@ -18,8 +18,12 @@ import serial
 from devices.conventions.ptt import SerialPttLine
 from devices.transports.serial_ptt import PttLineUnsupported, PttUnavailable, SerialPushToTalk
 from simulators.ptt import PttLineObserver
+from tests.waiting import eventually
 
 LEAD_IN, TAIL = 0.05, 0.05
+# How long a transmission's block lasts in these tests. Not a settle: the block's length is
+# what the lead-in, the tail and the watchdog are measured against.
+BLOCK_S = 0.1
 
 
 def make_ptt(observer: PttLineObserver, *, max_transmit: float = 5.0) -> SerialPushToTalk:
@@ -61,12 +65,12 @@ async def test_lead_in_and_tail_surround_the_block() -> None:
     entered = exited = 0.0
     async with ptt.keyed():
         entered = time.monotonic()
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(BLOCK_S)
         exited = time.monotonic()
     [(keyed_at, held)] = radio.transmissions()
     assert entered - keyed_at >= LEAD_IN  # the first syllable is not clipped
     assert keyed_at + held - exited >= TAIL  # nor the last
-    assert held < LEAD_IN + 0.1 + TAIL + 0.5
+    assert held < LEAD_IN + BLOCK_S + TAIL + 0.5
     await ptt.close()
 
 
@@ -95,15 +99,16 @@ async def test_cancellation_unkeys(where: str) -> None:
         async with ptt.keyed():
             in_block.set()
             if where == "block":
-                await asyncio.sleep(10)
+                await asyncio.sleep(10)  # a block that would run on: it is cancelled
 
     task = asyncio.create_task(speak())
     if where == "lead-in":
-        await asyncio.sleep(0.1)
-        assert radio.keyed and not in_block.is_set()
+        await eventually(lambda: radio.keyed)
+        assert not in_block.is_set()  # keyed, in the 0.3 s lead-in
     else:
+        # Set as the block starts; by the time this wakes the task waits in the block
+        # (a 10 s sleep) or, the block over, in the 0.3 s tail.
         await asyncio.wait_for(in_block.wait(), 2)
-        await asyncio.sleep(0.1)
         assert radio.keyed
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -117,8 +122,7 @@ async def test_watchdog_unkeys_a_block_that_runs_too_long() -> None:
     ptt = make_ptt(radio, max_transmit=0.3)
     await ptt.start()
     async with ptt.keyed():
-        await asyncio.sleep(1.0)
-        assert not radio.keyed  # cut at max_transmit while the block still ran
+        await eventually(lambda: not radio.keyed)  # cut at max_transmit while the block ran
     [(_, held)] = radio.transmissions()
     assert 0.3 <= held < 0.9
     assert ptt.watchdog_trips == 1
@@ -149,7 +153,7 @@ async def test_shutdown_while_keyed_unkeys() -> None:
     async def speak() -> None:
         async with ptt.keyed():
             in_block.set()
-            await asyncio.sleep(10)
+            await asyncio.sleep(10)  # a block that would run on: the daemon stops meanwhile
 
     task = asyncio.create_task(speak())
     await asyncio.wait_for(in_block.wait(), 2)
@@ -170,7 +174,7 @@ async def test_one_transmission_at_a_time() -> None:
 
     async def speak() -> None:
         async with ptt.keyed():
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(BLOCK_S)
 
     await asyncio.gather(speak(), speak(), speak())
     spans = radio.transmissions()

@@ -6,14 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from common.yamlconf import ConfigError
 from controller.config.site import load_site
 from devices.conventions.coolmaster import CoolMasterOptions
 from devices.conventions.dmx import DmxOptions
 from devices.conventions.modbus_intesis import IntesisModbusOptions
 from devices.serial_site import SerialSite
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.sitefiles import REPO, problems, write
 
 HEAD = """\
 site: {name: 测试案场, timezone: Asia/Shanghai}
@@ -42,18 +40,6 @@ GOOD = HEAD + """\
     kind: switch
     serial: {convention: dmx, port: dmx_widget, channels: [5]}
 """
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "site.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def problems(path: Path) -> list[str]:
-    with pytest.raises(ConfigError) as exc:
-        load_site(path)
-    return [str(p) for p in exc.value.problems]
 
 
 def test_serial_devices_and_ports_load(tmp_path: Path) -> None:

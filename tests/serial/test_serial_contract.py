@@ -11,6 +11,7 @@ import pytest
 
 from tests.contract import contract
 from tests.serial.rig import CASES, Case, SerialRig, serial_rig
+from tests.waiting import eventually
 
 
 @pytest.fixture(params=CASES, ids=[c.id for c in CASES])
@@ -27,7 +28,7 @@ async def rig(case: Case, tmp_path: Path) -> AsyncIterator[SerialRig]:
 async def test_state_is_read_at_start(rig: SerialRig) -> None:
     if not rig.reads_state:
         pytest.skip("DMX gives no feedback: assumed state")
-    await contract.eventually(lambda: rig.device.state == rig.case.initial)
+    await eventually(lambda: rig.device.state == rig.case.initial)
     assert rig.device.available is True
 
 

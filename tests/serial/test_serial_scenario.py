@@ -6,7 +6,6 @@ and the reception's commands go on to the restore."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,7 +26,8 @@ from simulators.dmx import DmxWidgetSimulator
 from simulators.serial_link import PtyLink, SocketLink
 from simulators.site import SiteSimulators
 from tests.broker import Mosquitto
-from tests.scenario.rig import eventually, site_file
+from tests.scenario.rig import site_file
+from tests.waiting import eventually
 
 SPEED = 600.0  # 45 min → 4.5 s, 5 min → 0.5 s
 CHANNELS = [1, 2, 3, 4]
@@ -115,7 +115,9 @@ async def test_ports_pulled_mid_scene_come_back_to_the_held_states(
         steps = {"p2-p9-lights", "p10-air-conditioning", "hold:p2-model-area-lights-held",
                  "hold:p10-ac-held"}
         await eventually(lambda: all(ledger.results(visit.id).get(k) for k in steps))
-        await asyncio.sleep(0.2)  # nothing in flight to the lights when the ports go
+        # Nothing in flight to the lights or the AC when the ports go.
+        await eventually(lambda: not any(rig.daemon.registry[d].busy
+                                         for d in ("model_area_lights", "vip_room_ac")))
 
         # Both adapters pulled; meanwhile someone switches the AC off at the wall, and the
         # DMX widget, powered by USB, goes dark.

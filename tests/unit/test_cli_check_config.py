@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from common.yamlconf import ConfigError
 from controller.cli.main import app
 from controller.config.site import load_site
+from tests.sitefiles import HEAD, REPO
 
-REPO = Path(__file__).resolve().parents[2]
 # The console script installed next to the interpreter running the tests.
 VIPCTL = Path(sys.executable).parent / "vipctl"
 # Wide enough that rich never folds a device id or topic across lines.
@@ -22,13 +22,7 @@ WIDE = {"COLUMNS": "200"}
 
 runner = CliRunner(env=WIDE)
 
-BROKEN = """\
-site:
-  name: 测试案场
-  timezone: Asia/Shanghai
-mqtt:
-  url: mqtt://localhost
-devices:
+BROKEN = HEAD + """\
   hall_ac:
     kind: climate
     mqtt: {convention: tasmot, topic: hall_ac}

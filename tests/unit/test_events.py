@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from pathlib import Path
 
 import pytest
 
 from controller.store.database import Database, open_database
-from controller.store.events import REDACTED, Event, EventLog
-from controller.store.tables import Base
+from controller.store.events import REDACTED, Event, EventLog, Subscription
 
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 
@@ -25,26 +21,6 @@ class Clock:
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)  # every event one second after the last
         return self.now
-
-
-PG_ENV = "VIPCTL_TEST_POSTGRES_URL"  # see tests/unit/test_visits.py
-
-
-@pytest.fixture(params=["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/vipctl.db"
-    fresh = open_database(os.environ[PG_ENV])
-    Base.metadata.drop_all(fresh.engine)
-    fresh.close()
-    return os.environ[PG_ENV]
-
-
-@pytest.fixture
-def db(url: str) -> Iterator[Database]:
-    database = open_database(url)
-    yield database
-    database.close()
 
 
 @pytest.fixture
@@ -157,15 +133,14 @@ async def test_slow_subscriber_loses_oldest_and_counts(log: EventLog) -> None:
 
 
 async def test_async_for_reads_in_order(log: EventLog) -> None:
-    async def collect(count: int) -> list[Event]:
+    async def collect(feed: Subscription, count: int) -> list[Event]:
         got: list[Event] = []
-        async for event in log.subscribe():
+        async for event in feed:
             got.append(event)
             if len(got) == count:
                 break
         return got
 
-    reader = asyncio.create_task(collect(2))
-    await asyncio.sleep(0)  # let the reader subscribe
+    reader = asyncio.create_task(collect(log.subscribe(), 2))  # subscribed before the appends
     sent = [log.append("retry"), log.append("failed")]
     assert await asyncio.wait_for(reader, 1) == sent

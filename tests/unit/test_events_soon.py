@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from controller.store.database import Database, open_database
+from controller.store.database import Database
 from controller.store.events import COALESCE_S, EventLog
 from controller.store.tables import EventRow
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(f"sqlite:///{tmp_path / 'vipctl.db'}")
-    yield database
-    database.close()
+from tests.waiting import eventually
 
 
 def stored(db: Database) -> list[tuple[int, str, str | None]]:
@@ -35,7 +27,7 @@ async def test_written_together_after_a_moment_and_fed_live(db: Database) -> Non
         for n in range(200):
             log.append_soon("command", device_id=f"light_{n:03d}", detail={"power": True})
         assert stored(db) == []  # nothing yet: the commands go out first
-        await asyncio.sleep(COALESCE_S * 5)
+        await eventually(lambda: stored(db), timeout=COALESCE_S * 50)  # then all together
         assert [device for _, _, device in stored(db)] == [f"light_{n:03d}" for n in range(200)]
         first = await asyncio.wait_for(feed.__anext__(), 1)
     assert (first.kind, first.device_id, first.detail) == ("command", "light_000",

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterator
-from datetime import datetime, timedelta
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -16,34 +11,11 @@ from controller.store.book import VisitBook
 from controller.store.database import Database, open_database
 from controller.store.ledger import StepLedger, UnclaimedStep
 from controller.store.requests import VisitRequest
-from controller.store.tables import Base
-
-SITE = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 20, 9, 0, tzinfo=SITE)
-
-
-PG_ENV = "VIPCTL_TEST_POSTGRES_URL"  # see tests/unit/test_visits.py
-
-
-@pytest.fixture(params=["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/vipctl.db"
-    fresh = open_database(os.environ[PG_ENV])
-    Base.metadata.drop_all(fresh.engine)
-    fresh.close()
-    return os.environ[PG_ENV]
-
-
-@pytest.fixture
-def db(url: str) -> Iterator[Database]:
-    database = open_database(url)
-    yield database
-    database.close()
+from tests.unit.booking import NOW, SITE, TEARDOWN
 
 
 def _visit(db: Database, hour: int) -> str:
-    book = VisitBook(db, tz=SITE, teardown=timedelta(minutes=15), clock=lambda: NOW)
+    book = VisitBook(db, tz=SITE, teardown=TEARDOWN, clock=lambda: NOW)
     start = NOW.replace(hour=hour)
     return book.book(VisitRequest(surname="王", honorific="先生", start=start), "api").id
 

@@ -8,6 +8,7 @@ import re
 import time
 
 import httpx
+import pytest
 
 from tests.broker import Mosquitto
 from tests.cli.helpers import group_gone, kill_group, start
@@ -17,6 +18,8 @@ PAGE_LINE = re.compile(r"the concierge page: (http://127\.0\.0\.1:\d+/) \(sign i
 ARRIVAL = "王先生已到访,请各岗位做好接待工作"
 
 
+# The demo's API takes 8765 when free: one such demo at a time (see tests/cli/test_demo.py).
+@pytest.mark.xdist_group("demo-api-port-8765")
 def test_the_demo_opens_the_page_and_the_visitor_drives(mosquitto: Mosquitto,
                                                         topic_prefix: str) -> None:
     proc = start("demo", "--manual", "--mqtt", mosquitto.url, "--prefix", topic_prefix,

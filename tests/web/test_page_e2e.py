@@ -18,7 +18,7 @@ from controller.api.server import ApiServer
 from controller.store.visits import VisitStatus
 from tests.api.harness import PASSWORDS, ApiSite, api_site, served
 from tests.broker import Mosquitto
-from tests.scenario.rig import eventually
+from tests.waiting import eventually
 from tests.web.browser import phone, sign_in
 
 # Slow enough that a guest booked two minutes ahead is inside the arrival window (2 h / 60),

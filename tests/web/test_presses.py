@@ -8,7 +8,7 @@ import asyncio
 
 from controller.engine.presses import PressGate
 from tests.api.harness import ApiSite
-from tests.scenario.rig import eventually
+from tests.waiting import always, eventually
 
 ARRIVAL = "王先生已到访,请各岗位做好接待工作"
 
@@ -23,11 +23,14 @@ async def test_button_and_page_pressed_together_act_once(site: ApiSite) -> None:
     # arrival runs the whole preparation first, which takes a moment, the moment in which
     # a second press would otherwise slip through.
     await site.rig.book(in_seconds=10)
-    site.rig.sims["vip_room_ac"].faults.reply_delay = 0.5  # a slow IR blaster: T-45 takes 0.5 s
+    ac = site.rig.sims["vip_room_ac"]
+    ac.faults.reply_delay = 0.5  # a slow IR blaster: T-45 takes 0.5 s
     button = site.rig.sims["concierge_button"]
     page = asyncio.create_task(site.client.post(
         "/triggers/arrival", headers={"X-Vipctl-Source": "app"}))
-    await asyncio.sleep(0.05)  # the page's press is under way, running the preparation
+    # The page's press is under way, running the preparation: T-45's command is on the wire.
+    await eventually(lambda: any(t.endswith("/IRHVAC") for t, _ in ac.commands()))
+    assert not page.done()
     await button.press("single")  # type: ignore[attr-defined]
     answer = (await page).json()
     assert answer["accepted"] is True
@@ -39,9 +42,8 @@ async def test_button_and_page_pressed_together_act_once(site: ApiSite) -> None:
     assert result == "ignored"
     assert message.startswith("arrival is already being carried out (pressed ")
     assert message.endswith(" s ago from app); this press is ignored")
-    await eventually(lambda: ARRIVAL in site.rig.said(), timeout=5)
-    await asyncio.sleep(0.3)
-    assert site.rig.said().count(ARRIVAL) == 1
+    await eventually(lambda: ARRIVAL in site.rig.said())
+    await always(lambda: site.rig.said().count(ARRIVAL) == 1)  # and never a second time
 
     # Afterwards, the step is done: the page's button says so, and a press says the same.
     buttons = {b["trigger"]: b for b in (await site.client.get("/triggers")).json()}

@@ -4,32 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from controller.api.server import ApiServer
-from controller.auth.credentials import TOKEN_ENV
 from controller.auth.settings import Role
 from controller.cli.main import app
-from tests.api.harness import TOKENS, ApiSite, api_site, bearer, served
-from tests.broker import Mosquitto
+from tests.api.harness import ApiSite, bearer
+from tests.waiting import eventually
 
-
-@pytest.fixture
-async def site(tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str,
-               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ApiSite]:
-    monkeypatch.setenv(TOKEN_ENV, TOKENS[Role.ADMIN])
-    async with api_site(tmp_path, mosquitto, topic_prefix) as running:
-        yield running
-
-
-@pytest.fixture
-async def server(site: ApiSite) -> AsyncIterator[ApiServer]:
-    async with served(site) as running:
-        yield running
+# The commands run in-process: their HTTP clients are closed after each test.
+pytestmark = pytest.mark.usefixtures("cli_clients_closed")
 
 
 async def test_vipctl_say_plays_it_and_the_log_says_so(site: ApiSite, server: ApiServer) -> None:
@@ -68,9 +54,4 @@ async def test_say_without_waiting_answers_once_queued(site: ApiSite) -> None:
     response = await site.client.post("/say", json={"text": "测试", "wait": False})
     assert response.status_code == 200
     assert response.json()["played"] is None
-    await asyncio.wait_for(_said(site, "测试"), 10)
-
-
-async def _said(site: ApiSite, text: str) -> None:
-    while text not in site.rig.said():
-        await asyncio.sleep(0.02)
+    await eventually(lambda: "测试" in site.rig.said())
