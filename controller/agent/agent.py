@@ -70,7 +70,9 @@ class AgentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     mqtt: MqttSettings
-    state_dir: Path = DEFAULT_STATE_DIR  # the players' last commands, kept across restarts
+    # The players' last commands, kept across restarts; relative to the agent file's folder,
+    # the default too (it was the working folder: agents in one folder shared their state).
+    state_dir: Path = Field(default=DEFAULT_STATE_DIR, validate_default=True)
     players: dict[Id, AgentPlayer] = Field(default_factory=dict)
     speakers: dict[Id, AgentSpeaker] = Field(default_factory=dict)
 

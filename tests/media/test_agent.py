@@ -206,3 +206,13 @@ async def test_vipctl_agent_media_runs_until_sigterm(
         finally:
             kill_group(proc)
     assert seen[-2:] == ["online", "offline"]
+
+
+def test_the_players_state_lives_beside_the_agent_file_by_default(tmp_path: Path) -> None:
+    # Not in the working folder: two agents started from one folder (or two tests) would
+    # replay each other's last command.
+    path = tmp_path / "site" / "agent.yaml"
+    path.parent.mkdir()
+    path.write_text("mqtt: {url: mqtt://localhost}\n"
+                    "players: {music: {topic: vipctl/media/music, dummy: true}}\n")
+    assert load_agent(path).state_dir == path.parent / ".vipctl-agent"
