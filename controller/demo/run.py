@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import socket
 import tempfile
 import threading
 from collections.abc import Callable, Coroutine
@@ -77,18 +76,6 @@ class DemoOptions:
 
 def demo_site() -> Path:
     return DEMO_SITE
-
-
-def free_port(preferred: int) -> int:
-    """`preferred` if nothing listens there, else any free loopback port."""
-    for port in (preferred, 0):
-        with socket.socket() as s:
-            try:
-                s.bind((DEFAULT_HOST, port))
-            except OSError:
-                continue
-            return int(s.getsockname()[1])
-    raise OSError("no free port")
 
 
 async def run_demo(site: SiteConfig, scene: Scene, options: DemoOptions, console: Console) -> int:
@@ -186,10 +173,14 @@ def with_demo_login(site: SiteConfig) -> tuple[SiteConfig, DemoLogin]:
 
 async def _start_api(daemon: Daemon, timeline: Timeline, stack: contextlib.AsyncExitStack,
                      login: DemoLogin) -> None:
-    """The HTTP API on 8765 (where the CLI looks) if free, else on any free port."""
+    """The HTTP API on 8765 (where the CLI looks) if free, else on any free port. Binding
+    is the test: a port looked at and found free may be taken before it is bound."""
     try:
-        server = await serve_api(daemon, DEFAULT_HOST, free_port(DEFAULT_PORT))
-    except (ApiError, AuthError, OSError) as exc:  # the demo goes on without it
+        try:
+            server = await serve_api(daemon, DEFAULT_HOST, DEFAULT_PORT)
+        except ApiError:  # 8765 is taken (another demo, a daemon): any port will do
+            server = await serve_api(daemon, DEFAULT_HOST, 0)
+    except (ApiError, AuthError) as exc:  # the demo goes on without it
         timeline.note(daemon.clock(), f"no HTTP API: {exc}")
         return
     stack.push_async_callback(server.stop)

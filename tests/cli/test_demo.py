@@ -33,9 +33,6 @@ def procedure_minutes(line: str) -> float:
     return sign * (int(match.group(2)) + int(match.group(3)) / 60)
 
 
-# `vipctl demo` with its API takes 8765 when it is free (controller/demo/run.py), with no
-# option to choose: two such demos at once on two workers could both see it free.
-@pytest.mark.xdist_group("demo-api-port-8765")
 def test_demo_runs_a_whole_visit_on_the_embedded_broker() -> None:
     began = time.monotonic()
     proc = start("demo", "--speed", "600", "--lead", "8")

@@ -4,11 +4,12 @@ the demo ends with the restore."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
 import time
 
 import httpx
-import pytest
 
 from tests.broker import Mosquitto
 from tests.cli.helpers import group_gone, kill_group, start
@@ -18,10 +19,14 @@ PAGE_LINE = re.compile(r"the concierge page: (http://127\.0\.0\.1:\d+/) \(sign i
 ARRIVAL = "王先生已到访,请各岗位做好接待工作"
 
 
-# The demo's API takes 8765 when free: one such demo at a time (see tests/cli/test_demo.py).
-@pytest.mark.xdist_group("demo-api-port-8765")
 def test_the_demo_opens_the_page_and_the_visitor_drives(mosquitto: Mosquitto,
                                                         topic_prefix: str) -> None:
+    # 8765 taken (by us here, or by anything else on this machine): the demo's API and page
+    # go to another port, and say which.
+    taken = socket.socket()
+    with contextlib.suppress(OSError):
+        taken.bind(("127.0.0.1", 8765))
+        taken.listen()
     proc = start("demo", "--manual", "--mqtt", mosquitto.url, "--prefix", topic_prefix,
                  "--speed", "120", "--lead", "3")
     try:
@@ -33,6 +38,7 @@ def test_the_demo_opens_the_page_and_the_visitor_drives(mosquitto: Mosquitto,
             assert line and time.monotonic() < deadline, "no page address printed"
             found = PAGE_LINE.search(line)
         url, user, password = found.groups()
+        assert not url.endswith(":8765/")
         while "your turn" not in proc.stdout.readline():
             assert time.monotonic() < deadline and proc.poll() is None
 
@@ -50,6 +56,7 @@ def test_the_demo_opens_the_page_and_the_visitor_drives(mosquitto: Mosquitto,
         out, err = proc.communicate(timeout=30)
     finally:
         kill_group(proc)
+        taken.close()
     assert proc.returncode == 0, out + err
     assert f"arrival for 王先生, from app:{user}" in out  # the page's press, by its user
     assert ARRIVAL in out
