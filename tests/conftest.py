@@ -42,30 +42,6 @@ def own_mosquitto() -> Iterator[Mosquitto]:
 
 
 @pytest.fixture
-def cli_clients_closed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Close the HTTP clients of the `vipctl` commands a test runs in-process (CliRunner).
-
-    vipctl's own leak, reported rather than silenced in the warning filters:
-    controller/cli/client.py's `Client` opens an httpx.Client per command and never closes
-    it. In a one-shot process that is harmless; run in-process, its pooled socket is left
-    to the garbage collector, whose ResourceWarning (an error here) would land on whichever
-    test happens to be running. Remove this fixture once the CLI closes its client."""
-    from controller.cli import client as cli_client
-
-    made: list[cli_client.Client] = []
-    init = cli_client.Client.__init__
-
-    def recording(self: cli_client.Client, api: str) -> None:
-        init(self, api)
-        made.append(self)
-
-    monkeypatch.setattr(cli_client.Client, "__init__", recording)
-    yield
-    for client in made:
-        client.http.close()
-
-
-@pytest.fixture
 def topic_prefix(request: pytest.FixtureRequest) -> str:
     """A topic namespace unique to this test, so tests on one broker never see each other."""
     return f"t{os.getpid()}-{next(_namespaces)}"

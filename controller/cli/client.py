@@ -79,7 +79,15 @@ def _answer(response: httpx.Response) -> Any:
     return body
 
 
+def request(api: str, method: str, path: str, **kwargs: Any) -> Any:
+    """One call to the daemon's API (a client opened and closed for it)."""
+    with Client(api) as client:
+        return client.call(method, path, **kwargs)
+
+
 class Client:
+    """The daemon's API over HTTP; `with Client(api) as client:` closes its connections."""
+
     def __init__(self, api: str) -> None:
         self.api = api.rstrip("/")
         try:
@@ -87,6 +95,15 @@ class Client:
                                      headers={**SOURCE_HEADER, **_credentials()})
         except (httpx.InvalidURL, ValueError) as exc:
             _fail(f"--api {api!r} is not a usable URL: {exc}", EXIT_FAILED)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _unreachable(self, exc: Exception) -> NoReturn:
         _fail(f"cannot reach the vipctl daemon at {self.api} ({exc or type(exc).__name__}); "
@@ -163,7 +180,7 @@ def visit_add(
              "party_size": party_size, "car_plate": car_plate, "notes": notes}
     body.update({k: v for k, v in extra.items() if v is not None})
     try:
-        visit = Client(api).call("POST", "/visits", json=body)
+        visit = request(api, "POST", "/visits", json=body)
     except Refused as exc:
         _refused(exc, as_json)
     _out(visit, as_json, cli_tables.visit_detail)
@@ -179,14 +196,14 @@ def visit_list(
 ) -> None:
     """Visits in order of start."""
     params = {"since": since, "until": until, "status": status or None}
-    visits = Client(api).call("GET", "/visits", params={k: v for k, v in params.items() if v})
+    visits = request(api, "GET", "/visits", params={k: v for k, v in params.items() if v})
     _out(visits, as_json, cli_tables.visits)
 
 
 @visit_app.command("show")
 def visit_show(visit_id: str, api: ApiOpt = DEFAULT_API, as_json: JsonOpt = False) -> None:
     """One visit, with the time it entered each status."""
-    _out(Client(api).call("GET", f"/visits/{_path(visit_id)}"), as_json, cli_tables.visit_detail)
+    _out(request(api, "GET", f"/visits/{_path(visit_id)}"), as_json, cli_tables.visit_detail)
 
 
 @visit_app.command("move")
@@ -202,7 +219,7 @@ def visit_move(
     if duration is not None:
         body["duration"] = duration
     try:
-        visit = Client(api).call("POST", f"/visits/{_path(visit_id)}/move", json=body)
+        visit = request(api, "POST", f"/visits/{_path(visit_id)}/move", json=body)
     except Refused as exc:
         _refused(exc, as_json)
     _out(visit, as_json, cli_tables.visit_detail)
@@ -216,7 +233,7 @@ def visit_cancel(
     as_json: JsonOpt = False,
 ) -> None:
     """Cancel a visit; if its preparation ran, the site goes back to its everyday state."""
-    visit = Client(api).call("POST", f"/visits/{_path(visit_id)}/cancel",
+    visit = request(api, "POST", f"/visits/{_path(visit_id)}/cancel",
                              json={"reason": reason})
     _out(visit, as_json, cli_tables.visit_detail)
 
@@ -238,7 +255,7 @@ VisitOpt = Annotated[str | None, typer.Option(
 
 def _press(api: str, name: str, body: dict[str, Any], as_json: bool) -> None:
     try:
-        result = Client(api).call("POST", f"/triggers/{name}", json=body)
+        result = request(api, "POST", f"/triggers/{name}", json=body)
     except Refused as exc:
         _refused(exc, as_json)
     _out(result, as_json, cli_tables.trigger_result)
@@ -289,12 +306,12 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """The dry run of a visit: each cue's time, the commands it sends, what it says."""
-    _out(Client(api).call("GET", f"/visits/{_path(visit_id)}/plan"), as_json, cli_tables.plan)
+    _out(request(api, "GET", f"/visits/{_path(visit_id)}/plan"), as_json, cli_tables.plan)
 
 
 def status(api: ApiOpt = DEFAULT_API, as_json: JsonOpt = False) -> None:
     """The current visit, the next ones, devices with problems and recent alerts."""
-    _out(Client(api).call("GET", "/status"), as_json, cli_tables.status)
+    _out(request(api, "GET", "/status"), as_json, cli_tables.status)
 
 
 def events(
@@ -310,14 +327,19 @@ def events(
 ) -> None:
     """The event log, oldest of the page first; --follow goes on with events as they happen
     (with --json: one JSON object per line)."""
-    client = Client(api)
     filters = {"visit_id": visit, "kind": kind or None, "device_id": device}
     params = {k: v for k, v in {**filters, "limit": limit, "before_id": before,
                                 "since": since}.items() if v}
     if not follow:
-        page = client.call("GET", "/events", params=params)["events"][::-1]
+        page = request(api, "GET", "/events", params=params)["events"][::-1]
         _out(page, as_json, cli_tables.events)
         return
+    with Client(api) as client:
+        _follow(client, filters, params, as_json)
+
+
+def _follow(client: Client, filters: dict[str, Any], params: dict[str, Any],
+            as_json: bool) -> None:
     console = Console()
     seen = 0
     try:

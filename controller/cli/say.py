@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from controller.cli.client import DEFAULT_API, EXIT_FAILED, ApiOpt, Client, JsonOpt
+from controller.cli.client import DEFAULT_API, EXIT_FAILED, ApiOpt, JsonOpt, request
 
 
 def say(
@@ -29,7 +29,7 @@ def say(
     body = {"text": text, "priority": priority, "lang": lang, "wait": wait}
     if intercom is not None:
         body["intercom"] = intercom
-    answer = Client(api).call("POST", "/say", json=body)
+    answer = request(api, "POST", "/say", json=body)
     if as_json:
         print(json.dumps(answer, ensure_ascii=False))
     elif answer.get("played") is None:

@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -26,7 +25,6 @@ from controller.cli.main import app
 from tests.api.harness import FAR, ApiSite
 
 # The commands run in-process: their HTTP clients are closed after each test.
-pytestmark = pytest.mark.usefixtures("cli_clients_closed")
 
 VIPCTL = Path(sys.executable).with_name("vipctl")
 WANG = ("--surname", "王", "--honorific", "先生")

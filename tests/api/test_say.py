@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from controller.api.server import ApiServer
@@ -15,7 +14,6 @@ from tests.api.harness import ApiSite, bearer
 from tests.waiting import eventually
 
 # The commands run in-process: their HTTP clients are closed after each test.
-pytestmark = pytest.mark.usefixtures("cli_clients_closed")
 
 
 async def test_vipctl_say_plays_it_and_the_log_says_so(site: ApiSite, server: ApiServer) -> None:
