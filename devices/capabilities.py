@@ -18,7 +18,6 @@ from typing import ClassVar
 
 from devices.model import (
     BRIGHTNESS,
-    BUTTON_ACTIONS,
     ERROR,
     FAN,
     LOOP,
@@ -58,17 +57,10 @@ class Switchable(Settable):
     capability = "switchable"
     attributes = frozenset({POWER})
 
-    async def switch(self, on: bool) -> CommandResult:
-        return await self.command({POWER: on})
-
 
 class Dimmable(Switchable):
     capability = "dimmable"
     attributes = Switchable.attributes | {BRIGHTNESS}
-
-    async def dim(self, percent: int) -> CommandResult:
-        """Brightness 0-100 %, whatever scale the vendor uses on the wire."""
-        return await self.command({BRIGHTNESS: percent})
 
 
 class Climate(Settable):
@@ -108,7 +100,6 @@ class Button(Capability):
     """A button that reports presses (single, double, hold); it takes no commands."""
 
     capability = "a button"
-    actions: ClassVar[tuple[str, ...]] = BUTTON_ACTIONS
 
 
 KIND_CAPABILITIES: dict[Kind, type[Capability]] = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -12,7 +11,7 @@ from devices.conventions.registry import make_codec
 from devices.device import Device, Listener, Policy
 from devices.errors import NotCapable, UnknownTarget
 from devices.kinds import make_device
-from devices.model import CommandResult, Kind, State
+from devices.model import Kind
 from devices.transports.base import Transport
 
 C = TypeVar("C", bound=Capability)
@@ -96,11 +95,6 @@ class DeviceRegistry:
         if target in self.groups:
             return [self.devices[i] for i in self.groups[target]]
         raise UnknownTarget(target, [*self.devices, *self.groups])
-
-    async def command(self, target: str, desired: State) -> list[CommandResult]:
-        """Command a device or every member of a group at once; results in group order."""
-        devices = self.resolve(target)
-        return list(await asyncio.gather(*(d.command(desired) for d in devices)))
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [d.snapshot() for d in self.devices.values()]

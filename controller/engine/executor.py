@@ -27,7 +27,6 @@ from scenes.claims import ClaimTable
 log = logging.getLogger(__name__)
 
 CLAIMS_KEY = "claims"
-BASELINE_LAYER = "baseline"
 # Device events that go to the event log as they are (state reports are too many to keep).
 LOGGED_DEVICE_EVENTS = {"command", "retry", "confirmed", "failed", "availability", "garbage"}
 

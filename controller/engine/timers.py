@@ -49,9 +49,3 @@ class Timers:
         for job_id in self._jobs.pop(visit_id, ()):
             with contextlib.suppress(JobLookupError):  # it has run
                 self.scheduler.remove_job(job_id)
-
-    def keys_of(self, visit_id: str) -> set[str]:
-        """The steps of a visit waiting on the clock."""
-        prefix = f"{visit_id}|"
-        return {job.id.removeprefix(prefix) for job in self.scheduler.get_jobs()
-                if job.id.startswith(prefix)}
