@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, ValidationInfo
 
 from common.errors import VipctlError
 
@@ -388,3 +388,11 @@ def _tags(tp: Any, field: str) -> list[str]:
         if _is_model(member) and field in member.model_fields:
             tags.extend(str(v) for v in get_args(member.model_fields[field].annotation))
     return tags
+
+
+def beside_file(value: Path, info: ValidationInfo) -> Path:
+    """`value` as written in a file: a relative path is relative to that file's folder (the
+    validation context's `base_dir`), not to wherever the program was started."""
+    if value.is_absolute():
+        return value
+    return Path((info.context or {}).get("base_dir") or Path.cwd()) / value

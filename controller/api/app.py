@@ -17,11 +17,13 @@ from fastapi import FastAPI
 from controller.api import errors as api_errors
 from controller.api import web
 from controller.api.auth_middleware import AuthMiddleware
+from controller.api.limits import Gate, LimitMiddleware
 from controller.api.models import Health
 from controller.api.routes import auth as auth_routes
 from controller.api.routes import say as api_say
 from controller.api.routes import site as api_site
 from controller.api.routes import visits as api_visits
+from controller.api.tls import HstsMiddleware
 from controller.api.web import buttons
 from controller.auth.credentials import Authenticator
 from controller.daemon import Daemon
@@ -56,8 +58,14 @@ def make_app(daemon: Daemon, *, heartbeat: float = HEARTBEAT_S,
     app.state.closing = asyncio.Event()
     app.state.heartbeat = heartbeat
     app.state.auth = auth
+    settings = daemon.site.api
+    app.state.gate = Gate(settings.limits)
     api_errors.install(app)
+    # Added innermost first: the limits need the principal the authentication finds.
+    app.add_middleware(LimitMiddleware, gate=app.state.gate)
     app.add_middleware(AuthMiddleware, auth=auth)
+    if settings.hsts:
+        app.add_middleware(HstsMiddleware)
 
     @app.get("/health", response_model=Health, tags=["status"])
     async def health() -> Health:

@@ -177,6 +177,11 @@ class EventOut(BaseModel):
                    detail=dict(event.detail), result=event.result)
 
 
+class VisitPage(BaseModel):
+    visits: list[VisitOut] = Field(description="in order of start")
+    next_after_id: str | None = Field(description="pass as after_id for the next page")
+
+
 class EventPage(BaseModel):
     events: list[EventOut] = Field(description="newest first")
     next_before_id: int | None = Field(description="pass as before_id for the older page")

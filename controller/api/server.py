@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from collections.abc import Iterator
 
 import uvicorn
@@ -17,13 +18,15 @@ from fastapi import FastAPI
 
 from controller.api.app import HEARTBEAT_S, make_app
 from controller.auth.credentials import Authenticator
+from controller.config.api import ApiSettings
 from controller.daemon import Daemon
 from controller.errors import ControllerError
 
 log = logging.getLogger(__name__)
 
 # Loopback only by default: a phone on the site's network needs --api-host, and then the
-# credentials travel in clear unless a TLS proxy stands in front (see the README).
+# credentials travel in clear unless the site file's `api: tls:` is set (or a TLS proxy
+# stands in front; see the README).
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 # How long stop() lets requests in flight finish before cutting them off (seconds).
@@ -70,11 +73,21 @@ def _listen(host: str, port: int) -> socket.socket:
 class ApiServer:
     """uvicorn serving the app in a task of the current loop. Stop with `await stop()`."""
 
-    def __init__(self, app: FastAPI, sock: socket.socket) -> None:
+    def __init__(self, app: FastAPI, sock: socket.socket,
+                 settings: ApiSettings | None = None) -> None:
         self.app = app
         self.host, self.port = sock.getsockname()[:2]
+        settings = settings or ApiSettings()
+        tls = settings.tls
+        self.scheme = "http" if tls is None else "https"
+        # Proxy headers only from the proxies the site file names: uvicorn's default trusts
+        # any client on the host, which could then pick its own address per attempt.
         config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False,
-                                timeout_graceful_shutdown=STOP_TIMEOUT_S)
+                                timeout_graceful_shutdown=STOP_TIMEOUT_S,
+                                proxy_headers=bool(settings.trusted_proxies),
+                                forwarded_allow_ips=settings.forwarded_allow_ips,
+                                ssl_certfile=None if tls is None else tls.cert,
+                                ssl_keyfile=None if tls is None else tls.key)
         self.server = _EmbeddedServer(config)
         self._sock = sock
         self.task: asyncio.Task[None] | None = None
@@ -82,13 +95,17 @@ class ApiServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     async def _serve(self) -> None:
         try:
             await self.server.serve(sockets=[self._sock])
         except SystemExit as exc:  # uvicorn's way of failing at start-up
             raise ApiError(f"the API server failed to start (exit {exc.code})") from None
+        except (ssl.SSLError, OSError) as exc:  # a key that does not fit, a PEM that is not
+            if not self.server.started and self.scheme == "https":
+                raise ApiError(f"the TLS certificate or key cannot be used: {exc}") from None
+            raise
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self._serve(), name="api:uvicorn")
@@ -126,7 +143,7 @@ async def serve_api(daemon: Daemon, host: str = DEFAULT_HOST, port: int = DEFAUL
 
     Returns once the server accepts connections; raises ApiError if it cannot."""
     app = make_app(daemon, heartbeat=heartbeat, auth=auth)
-    server = ApiServer(app, _listen(host, port))
+    server = ApiServer(app, _listen(host, port), daemon.site.api)
     try:
         await server.start()
     except BaseException:

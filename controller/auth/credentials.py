@@ -40,8 +40,10 @@ MAX_WAIT_S = 300.0
 FORGET_S = 900.0
 # How many clients the throttle remembers: a flood of addresses cannot eat the memory.
 MAX_TRACKED = 10_000
-# Sessions at once: a site has a handful of phones and screens.
-MAX_SESSIONS = 1_000
+# Sessions one user may hold at once (a handful of phones and screens); a further login
+# ends that user's own oldest, never another user's. Users come from the site file, so
+# this also bounds the memory the sessions take.
+MAX_SESSIONS_PER_USER = 20
 
 Clock = Callable[[], float]
 
@@ -138,10 +140,12 @@ class Authenticator:
     def __init__(self, *, tokens: Iterable[tuple[str, Role, bytes]] = (),
                  users: Mapping[str, tuple[Role, str]] | None = None,
                  session_hours: float = 12.0, throttle: Throttle | None = None,
-                 clock: Clock = time.monotonic) -> None:
+                 clock: Clock = time.monotonic,
+                 max_sessions_per_user: int = MAX_SESSIONS_PER_USER) -> None:
         self._tokens = [_Token(name, role, digest) for name, role, digest in tokens]
         self._users = {name: _User(role, hashed) for name, (role, hashed) in (users or {}).items()}
         self.session_seconds = session_hours * 3600
+        self.max_sessions_per_user = max_sessions_per_user
         self.throttle = throttle or Throttle(clock=clock)
         self.clock = clock
         self._sessions: dict[str, Session] = {}
@@ -213,8 +217,10 @@ class Authenticator:
     def open_session(self, user: str, role: Role) -> str:
         """A new session for `user`; returns the id for the cookie (shown nowhere else)."""
         self._expire()
-        while len(self._sessions) >= MAX_SESSIONS:  # the oldest goes
-            self._sessions.pop(next(iter(self._sessions)))
+        own = [key for key, s in self._sessions.items() if s.user == user]  # oldest first
+        for key in own[:max(0, len(own) - self.max_sessions_per_user + 1)]:
+            del self._sessions[key]
+            log.info("%s: a session ended to make room for a new sign-in", user)
         session_id = secrets.token_urlsafe(32)
         key = self.session_key(session_id)
         now = time.time()

@@ -79,6 +79,10 @@ def _answer(response: httpx.Response) -> Any:
     return body
 
 
+# Visits asked for at a time by `vipctl visit list` (the API's largest page).
+VISIT_PAGE = 500
+
+
 def request(api: str, method: str, path: str, **kwargs: Any) -> Any:
     """One call to the daemon's API (a client opened and closed for it)."""
     with Client(api) as client:
@@ -195,8 +199,16 @@ def visit_list(
     status: Annotated[list[str] | None, typer.Option(help="Only these (repeatable).")] = None,
 ) -> None:
     """Visits in order of start."""
-    params = {"since": since, "until": until, "status": status or None}
-    visits = request(api, "GET", "/visits", params={k: v for k, v in params.items() if v})
+    params: dict[str, Any] = {k: v for k, v in
+                              {"since": since, "until": until, "status": status}.items() if v}
+    visits: list[Any] = []
+    with Client(api) as client:  # the daemon answers a page at a time
+        while True:
+            page = client.call("GET", "/visits", params={**params, "limit": VISIT_PAGE})
+            visits.extend(page["visits"])
+            if page["next_after_id"] is None:
+                break
+            params["after_id"] = page["next_after_id"]
     _out(visits, as_json, cli_tables.visits)
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import ArgumentError
 from common.envvars import read_env_fields
 from common.yamlconf import FieldError, load_model
 from controller.auth.settings import AuthSettings
+from controller.config.api import ApiSettings
 from devices.config import CommandPolicy, DeviceConfig, DisplayName
 from devices.conventions.base import TopicPart, check_topic_part
 from devices.errors import UnknownTarget
@@ -200,6 +201,7 @@ class SiteConfig(_Section):
     devices: dict[Id, DeviceConfig] = Field(min_length=1)
     groups: dict[Id, Annotated[list[str], Field(min_length=1)]] = Field(default_factory=dict)
     auth: AuthSettings = AuthSettings()  # who may use the API and the page
+    api: ApiSettings = ApiSettings()  # how the API and the page are served
     # Serial ports the `serial:` devices name (devices/serial_site.py).
     serial_ports: dict[Id, SerialPortConfig] = Field(default_factory=dict)
 

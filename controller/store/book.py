@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from controller.store.database import Database
@@ -213,13 +213,19 @@ class VisitBook:
         since: datetime | None = None,
         until: datetime | None = None,
         statuses: Iterable[VisitStatus] | None = None,
+        *,
+        after: Visit | None = None,
+        limit: int | None = None,
     ) -> builtins.list[Visit]:
-        """Visits starting in [since, until), in order of start."""
+        """Visits starting in [since, until), in order of start (then id): those after the
+        visit `after` in that order, at most `limit` of them."""
         wanted = None if statuses is None else frozenset(VisitStatus(s) for s in statuses)
+        cursor = None if after is None else (after.start, after.id)
         if wanted is not None and wanted <= OPEN:
             return self._memory().between(
                 None if since is None else self._aware(since),
-                None if until is None else self._aware(until), wanted)
+                None if until is None else self._aware(until), wanted,
+                after=cursor, limit=limit)
         query = select(VisitRow).order_by(VisitRow.start, VisitRow.id)
         if since is not None:
             query = query.where(VisitRow.start >= self._aware(since))
@@ -227,6 +233,12 @@ class VisitBook:
             query = query.where(VisitRow.start < self._aware(until))
         if wanted is not None:
             query = query.where(VisitRow.status.in_([s.value for s in wanted]))
+        if cursor is not None:
+            start, visit_id = cursor
+            query = query.where(or_(VisitRow.start > start,
+                                    and_(VisitRow.start == start, VisitRow.id > visit_id)))
+        if limit is not None:
+            query = query.limit(limit)
         with self._db.read() as session:
             return self._visits(session, session.scalars(query).all())
 

@@ -310,6 +310,12 @@ class EventLog:
             self._subscribers.add(subscription)
         return subscription
 
+    @property
+    def subscribers(self) -> int:
+        """Live feeds open now (the API caps them; a feed left open is a leak)."""
+        with self._lock:
+            return len(self._subscribers)
+
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
             self._subscribers.discard(subscription)

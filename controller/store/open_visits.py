@@ -62,17 +62,30 @@ class OpenVisits:
         return best
 
     def between(self, since: datetime | None, until: datetime | None,
-                wanted: frozenset[VisitStatus]) -> list[Visit]:
-        """Those in `wanted` starting in [since, until) (aware times), in order of start."""
+                wanted: frozenset[VisitStatus], *, after: tuple[datetime, str] | None = None,
+                limit: int | None = None) -> list[Visit]:
+        """Those in `wanted` starting in [since, until) (aware times) and after the visit
+        whose (start, id) is `after`, in order of start; the first `limit` of them."""
         cache = self.by_id
         few = sum(len(self._by_status.get(s, ())) for s in wanted)
-        if (since is None and until is None) or few < 64:
-            # Few of them (those on site, say): by status, then sorted.
+        if few < 64 or (since is None and until is None and after is None and limit is None):
+            # Few of them (those on site, say), or all of them: by status, then sorted.
             found = [cache[i] for s in wanted for i in self._by_status.get(s, ())]
             found = [v for v in found if (since is None or v.start >= since)
-                     and (until is None or v.start < until)]
-            return sorted(found, key=lambda v: (v.start, v.id))
-        lo = 0 if since is None else bisect.bisect_left(self._starts, (since, ""))
-        hi = (len(self._starts) if until is None
-              else bisect.bisect_left(self._starts, (until, "")))
-        return [v for _, i in self._starts[lo:hi] if (v := cache[i]).status in wanted]
+                     and (until is None or v.start < until)
+                     and (after is None or (v.start, v.id) > after)]
+            found.sort(key=lambda v: (v.start, v.id))
+            return found if limit is None else found[:limit]
+        starts = self._starts
+        lo = 0 if since is None else bisect.bisect_left(starts, (since, ""))
+        if after is not None:
+            lo = max(lo, bisect.bisect_right(starts, after))
+        hi = len(starts) if until is None else bisect.bisect_left(starts, (until, ""))
+        page: list[Visit] = []
+        for _, visit_id in starts[lo:hi]:
+            visit = cache[visit_id]
+            if visit.status in wanted:
+                page.append(visit)
+                if limit is not None and len(page) >= limit:
+                    break
+        return page

@@ -37,10 +37,10 @@ async def test_book_list_get_move_cancel(site: ApiSite) -> None:
     second = response.json()
     assert second["source"] == "cli"
 
-    listed = (await client.get("/visits")).json()
+    listed = (await client.get("/visits")).json()["visits"]
     assert [v["id"] for v in listed] == [first["id"], second["id"]]
     later = (await client.get("/visits", params={
-        "since": site.naive(FAR + timedelta(hours=1))})).json()
+        "since": site.naive(FAR + timedelta(hours=1))})).json()["visits"]
     assert [v["id"] for v in later] == [second["id"]]
     assert (await client.get(f"/visits/{first['id']}")).json() == first
 
@@ -51,7 +51,8 @@ async def test_book_list_get_move_cancel(site: ApiSite) -> None:
     assert response.status_code == 200, response.text
     moved = response.json()
     assert t(moved["start"]) == new_start and moved["duration"] == 90
-    assert [v["id"] for v in (await client.get("/visits")).json()] == [second["id"], first["id"]]
+    assert [v["id"] for v in (await client.get("/visits")).json()["visits"]] == [
+        second["id"], first["id"]]
     kinds = [e.detail.get("action") for e in site.rig.daemon.events.query(
         visit_id=first["id"], kinds=["visit"])]
     assert kinds == ["moved", "booked"]
@@ -66,7 +67,7 @@ async def test_book_list_get_move_cancel(site: ApiSite) -> None:
     assert again.status_code == 409 and again.json()["error"] == "illegal_transition"
     stuck = await client.post(f"/visits/{first['id']}/move", json={"start": site.naive(FAR)})
     assert stuck.status_code == 409 and "only booked or preparing" in stuck.json()["reason"]
-    only = (await client.get("/visits", params={"status": "cancelled"})).json()
+    only = (await client.get("/visits", params={"status": "cancelled"})).json()["visits"]
     assert [v["id"] for v in only] == [first["id"]]
 
 
@@ -83,7 +84,7 @@ async def test_overlap_is_refused_with_the_next_free_slot(site: ApiSite) -> None
     assert body["next_free"].endswith(SHANGHAI)
     assert t(body["next_free"]) == t(first["end"]) + TEARDOWN
     # Nothing was booked.
-    assert len((await site.client.get("/visits")).json()) == 1
+    assert len((await site.client.get("/visits")).json()["visits"]) == 1
     # The slot it named is free indeed.
     ok = await site.client.post("/visits", json={
         "surname": "赵", "honorific": "先生", "start": body["next_free"]})
@@ -148,3 +149,45 @@ async def test_plan_shows_times_commands_and_texts(site: ApiSite) -> None:
     assert held["ends"] is None and held["waiting_for"] == "departure"
     assert plan["restore"] == {"at": "departure+5m", "description": "恢复日常状态", "due": None,
                                "waiting_for": "departure", "step": None}
+
+
+async def _all_pages(site: ApiSite, limit: int, **params: str) -> list[str]:
+    seen: list[str] = []
+    query: dict[str, str | int] = {**params, "limit": limit}
+    while True:
+        page = (await site.client.get("/visits", params=query)).json()
+        assert len(page["visits"]) <= limit
+        seen += [v["id"] for v in page["visits"]]
+        if page["next_after_id"] is None:
+            return seen
+        assert page["next_after_id"] == seen[-1]
+        query["after_id"] = page["next_after_id"]
+
+
+async def test_visits_come_a_page_at_a_time(site: ApiSite) -> None:
+    from controller.store.requests import VisitRequest
+
+    book = site.rig.daemon.book
+    # 70 open visits: past the book's threshold for walking its index in start order.
+    booked = [book.book(VisitRequest(surname="王", honorific="先生",
+                                     start=site.at(FAR + i * timedelta(hours=2))), "api")
+              for i in range(70)]
+    for visit in booked[::7]:
+        book.cancel(visit.id, "paging test")
+    every = [v.id for v in booked]
+    open_ids = [v.id for v in booked if v.id not in {c.id for c in booked[::7]}]
+
+    assert await _all_pages(site, 9) == every  # from the database
+    assert await _all_pages(site, 9, status="booked") == open_ids  # from memory
+    assert await _all_pages(site, 500, status="booked") == open_ids
+    assert await _all_pages(site, 4, status="cancelled") == [v.id for v in booked[::7]]
+    since = site.naive(FAR + timedelta(hours=41))
+    assert await _all_pages(site, 5, status="booked", since=since) == [
+        i for i in open_ids if book.get(i).start >= site.at(FAR + timedelta(hours=41))]
+
+    default = (await site.client.get("/visits")).json()
+    assert len(default["visits"]) == 70 and default["next_after_id"] is None
+    unknown = await site.client.get("/visits", params={"after_id": "v-000000"})
+    assert unknown.status_code == 404
+    too_many = await site.client.get("/visits", params={"limit": 501})
+    assert too_many.status_code == 422

@@ -65,8 +65,9 @@ async def status(daemon: DaemonDep, caller: CallerDep) -> StatusOut:
     """The visit under way, the next ones, devices with problems and recent alerts."""
     now = daemon.clock()
     current = daemon.book.current(now)
-    upcoming = [v for v in daemon.book.list(statuses=[VisitStatus.BOOKED, VisitStatus.PREPARING])
-                if current is None or v.id != current.id][:STATUS_NEXT]
+    coming = daemon.book.list(statuses=[VisitStatus.BOOKED, VisitStatus.PREPARING],
+                              limit=STATUS_NEXT + 1)
+    upcoming = [v for v in coming if current is None or v.id != current.id][:STATUS_NEXT]
     devices = [_device(daemon, device_id) for device_id in daemon.registry.devices]
     alerts = daemon.events.query(kinds=ALERT_KINDS, limit=STATUS_ALERTS)
     return StatusOut(

@@ -23,6 +23,7 @@ from controller.api.models import (
     TriggerOut,
     TriggerRequest,
     VisitOut,
+    VisitPage,
 )
 from controller.api.plan import PlanOut, visit_plan
 from controller.daemon import ANONYMOUS_GUEST, Daemon
@@ -32,6 +33,9 @@ from controller.store.visits import VisitStatus
 _ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 _REFUSED: dict[int | str, dict[str, Any]] = {**_ERRORS, 409: {"model": Refusal}}
 VisitId = Annotated[str, Path(description="a visit id, e.g. v-1a2b3c")]
+# A page of visits: enough for a day at the busiest site; more are paged, so that no
+# request builds an unbounded answer on the daemon's loop.
+DEFAULT_PAGE, MAX_PAGE = 100, 500
 
 router = APIRouter()
 
@@ -46,17 +50,22 @@ async def create_visit(booking: VisitRequest, daemon: DaemonDep, caller: CallerD
     return VisitOut.of(visit, daemon.tz)
 
 
-@router.get("/visits", response_model=list[VisitOut], responses=_ERRORS, tags=["visits"])
+@router.get("/visits", response_model=VisitPage, responses=_ERRORS, tags=["visits"])
 async def list_visits(
     daemon: DaemonDep,
     caller: CallerDep,
     since: Annotated[SiteTime | None, Query(description="starting at or after")] = None,
     until: Annotated[SiteTime | None, Query(description="starting before")] = None,
     status: Annotated[list[VisitStatus] | None, Query(description="any of these")] = None,
-) -> list[VisitOut]:
-    """Visits in order of start."""
-    visits = daemon.book.list(aware(since, daemon), aware(until, daemon), status)
-    return [VisitOut.of(v, daemon.tz) for v in visits]
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    after_id: Annotated[str | None, Query(description="the page after this visit")] = None,
+) -> VisitPage:
+    """Visits in order of start, a page at a time: pass `next_after_id` as `after_id`."""
+    after = None if after_id is None else visit_or_404(daemon, after_id)
+    visits = daemon.book.list(aware(since, daemon), aware(until, daemon), status,
+                              after=after, limit=limit)
+    more = visits[-1].id if len(visits) == limit else None
+    return VisitPage(visits=[VisitOut.of(v, daemon.tz) for v in visits], next_after_id=more)
 
 
 @router.get("/visits/{visit_id}", response_model=VisitOut, responses=_ERRORS, tags=["visits"])

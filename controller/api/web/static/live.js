@@ -153,7 +153,7 @@ async function refresh() {
     // Today's visits, and the coming night's too: at 23:00 tomorrow morning's guest matters.
     const today = siteDate(serverNow());
     const until = localInput(serverNow() + LOOK_AHEAD_MS);
-    const query = `since=${today}T00:00&until=${until}`;
+    const query = `since=${today}T00:00&until=${until}&limit=500`;
     const [visits, buttons, devices, said, availability] = await Promise.all([
       api("GET", `/visits?${query}`),
       api("GET", "/triggers"),
@@ -161,7 +161,7 @@ async function refresh() {
       api("GET", "/events?kind=announcement&limit=" + SAID_SHOWN),
       api("GET", "/events?kind=availability&limit=200"),
     ]);
-    Object.assign(state, { visits, buttons, devices,
+    Object.assign(state, { visits: visits.visits, buttons, devices,
                            said: said.events.filter((e) => e.result === "played") });
     state.offline = {};
     for (const event of [...availability.events].reverse()) {
