@@ -1,16 +1,20 @@
-"""`vipctl hash-password` and `vipctl new-token`: the credentials for the site file's `auth:`.
+"""`vipctl hash-password` and `vipctl new-token`: the credentials for the site file's `auth:`;
+`vipctl tls-cert`: a certificate for its `api: tls:`.
 
-Neither writes anything: they print what goes into the file (or into the environment), so
-that a secret exists only where the operator puts it.
+The first two write nothing: they print what goes into the file (or into the environment),
+so that a secret exists only where the operator puts it. `tls-cert` writes the key and the
+certificate where it is told, the key readable by its owner only.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from controller.api.tls import make_self_signed
 from controller.auth.credentials import TOKEN_ENV, hash_password, new_token
 
 EXIT_BAD_INPUT = 2
@@ -42,6 +46,37 @@ def new_token_command() -> None:
           file=sys.stderr)
 
 
+# Always in the certificate: the CLI on the daemon's own machine reaches it by these.
+LOCAL_NAMES = ["localhost", "127.0.0.1", "::1"]
+
+
+def tls_cert_command(
+    host: Annotated[list[str] | None, typer.Option(
+        "--host", help="A name or address the page is reached by (repeatable), e.g. "
+                       "vip.local or 192.168.1.20; localhost is always included.")] = None,
+    out: Annotated[Path, typer.Option(
+        "--out", help="The folder for vipctl.crt and vipctl.key.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing pair.")] = False,
+) -> None:
+    """Make a self-signed certificate for the page on the site's LAN; print its fingerprint
+    (check it on each phone the first time) and the lines for the site file."""
+    cert, key = out / "vipctl.crt", out / "vipctl.key"
+    if not out.is_dir():
+        print(f"vipctl: no such folder: {out}", file=sys.stderr)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if not force and (cert.exists() or key.exists()):
+        print(f"vipctl: {cert} or {key} exists; --force replaces them", file=sys.stderr)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    names = list(dict.fromkeys([*(host or []), *LOCAL_NAMES]))
+    fingerprint = make_self_signed(names, cert, key)
+    print(f"certificate: {cert}  (for {', '.join(names)})")
+    print(f"key:         {key}  (mode 600)")
+    print(f"SHA-256 fingerprint: {fingerprint}")
+    print("# in the site file:")
+    print(f"api:\n  tls: {{cert: {cert.resolve()}, key: {key.resolve()}}}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("hash-password")(hash_password_command)
     app.command("new-token")(new_token_command)
+    app.command("tls-cert")(tls_cert_command)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import sys
 from collections.abc import Iterator
 from typing import Annotated, Any, NoReturn
@@ -31,6 +32,8 @@ EXIT_REFUSED = 3
 EXIT_UNREACHABLE = 4
 # The API token the commands send, as `Authorization: Bearer`; unset: none.
 TOKEN_ENV = "VIPCTL_API_TOKEN"
+# A certificate (PEM) to trust for an https:// API: the site's own, from `vipctl tls-cert`.
+CA_ENV = "VIPCTL_API_CA"
 # Tells the daemon to record "cli" as the source of what this command books or triggers.
 SOURCE_HEADER = {"X-Vipctl-Source": "cli"}
 
@@ -46,6 +49,13 @@ def _credentials() -> dict[str, str]:
     """The API token from the environment (never an option: options show in `ps`)."""
     token = os.environ.get(TOKEN_ENV, "").strip()
     return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _verify() -> ssl.SSLContext | bool:
+    """What an https:// API is checked against: the site's certificate if given, else the
+    system's authorities."""
+    cafile = os.environ.get(CA_ENV, "").strip()
+    return ssl.create_default_context(cafile=cafile) if cafile else True
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -95,10 +105,12 @@ class Client:
     def __init__(self, api: str) -> None:
         self.api = api.rstrip("/")
         try:
-            self.http = httpx.Client(base_url=self.api, timeout=TIMEOUT_S,
+            self.http = httpx.Client(base_url=self.api, timeout=TIMEOUT_S, verify=_verify(),
                                      headers={**SOURCE_HEADER, **_credentials()})
         except (httpx.InvalidURL, ValueError) as exc:
             _fail(f"--api {api!r} is not a usable URL: {exc}", EXIT_FAILED)
+        except OSError as exc:  # the certificate in VIPCTL_API_CA cannot be read
+            _fail(f"{CA_ENV}: {exc}", EXIT_FAILED)
 
     def close(self) -> None:
         self.http.close()
