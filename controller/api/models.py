@@ -99,6 +99,8 @@ class TriggerRequest(Body):
         default=None, description="the visit it is for; by default the current (or next) one")
     # Checked as a VisitRequest without `start` (vip-now starts now); only for vip-now.
     guest: Annotated[dict[str, Any], Field(json_schema_extra=_guest_schema())] | None = None
+    confirm: bool = Field(default=False, description="an arrival well before the visit's "
+                          "start: yes, the guest is here (asked for by needs_confirmation)")
 
 
 class VisitOut(BaseModel):
@@ -158,6 +160,8 @@ class TriggerOut(BaseModel):
     accepted: bool
     message: str
     visit_id: str | None
+    needs_confirmation: bool = Field(default=False, description="not done: an arrival this "
+                                     "early needs confirm=true with this visit_id")
 
 
 class EventOut(BaseModel):

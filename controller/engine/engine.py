@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,11 @@ STATUS_TRIGGER = {v: k for k, v in TRIGGER_STATUS.items()}
 # How long before its start a booked visit counts as "the next one" for an arrival press
 # (a guest a little early), at speed 1.
 ARRIVAL_WINDOW = timedelta(hours=2)
+# An arrival pressed for no visit in particular longer than this before the next visit's
+# start is more likely meant for another visit (the one leaving, say) than a guest that
+# early: it waits for a confirmation (on the page: `confirmed=True`) instead of welcoming the
+# next guest on one press. A caller that names the visit has said which guest is here.
+ARRIVAL_CONFIRM_AHEAD = timedelta(hours=1)
 # Visits on the scheduler reach this far ahead (real time, plus the scene's lead before a
 # start); a sweep every HORIZON_SWEEP brings later ones in as they come within reach. A year
 # of bookings would otherwise be tens of thousands of timers and a minute of start-up
@@ -56,6 +61,7 @@ class TriggerResult:
     visit_id: str | None
     accepted: bool
     message: str
+    needs_confirmation: bool = False
 
 
 class Engine:
@@ -195,8 +201,19 @@ class Engine:
             return leaving[0] if leaving else None
         return None
 
+    def early_arrival(self, trigger: str, visit: Visit) -> str | None:
+        """Why an arrival for `visit` needs a confirmation now (None: it does not)."""
+        if trigger != "arrival" or visit.status not in (S.BOOKED, S.PREPARING):
+            return None
+        ahead = visit.start - self.now()
+        if ahead <= ARRIVAL_CONFIRM_AHEAD / self.speed:
+            return None
+        minutes = round(ahead.total_seconds() * self.speed / 60)
+        return (f"{visit.salutation} is booked for {visit.start.astimezone(self.tz):%H:%M}, "
+                f"{minutes} min from now: confirm the early arrival")
+
     async def trigger(self, trigger: str, *, source: str, visit_id: str | None = None,
-                      ) -> TriggerResult:
+                      confirmed: bool = False) -> TriggerResult:
         """arrival / show_flat / departure, from a button, the API or the CLI: one path."""
         if trigger not in TRIGGERS:
             raise ValueError(f"{trigger!r} is not a trigger; triggers are {', '.join(TRIGGERS)}")
@@ -223,6 +240,10 @@ class Engine:
         busy = self.presses.refusal(trigger, visit.id)
         if busy is not None:  # pressed twice, or by two people at once
             return self._refuse(trigger, visit, source, busy)
+        early = None if confirmed or visit_id else self.early_arrival(trigger, visit)
+        if early is not None:
+            refused = self._refuse(trigger, visit, source, early)
+            return replace(refused, needs_confirmation=True)
         self.presses.begin(trigger, visit.id, source)
         try:
             return await self._carry_out(trigger, visit, source)

@@ -21,7 +21,7 @@ async def test_reception_flow_and_a_double_arrival(site: ApiSite) -> None:
     assert response.status_code == 200, response.text
     result = response.json()
     assert result == {"trigger": "arrival", "accepted": True, "message": "arrival: 王先生",
-                      "visit_id": visit["id"]}
+                      "visit_id": visit["id"], "needs_confirmation": False}
     assert sims["vip_room_ac"].state.get("power") is True
     await eventually(lambda: ARRIVAL in site.rig.said(), timeout=5)
 
@@ -85,3 +85,34 @@ async def test_a_trigger_with_no_visit_is_not_accepted(site: ApiSite) -> None:
         assert response.json()["accepted"] is False
         assert response.json()["message"].startswith("no visit")
     assert site.rig.said() == []
+
+
+async def test_an_arrival_hours_before_the_next_booking_waits_for_a_confirmation(
+        site: ApiSite) -> None:
+    # The probe's case: pressed while no guest is on site, the next visit two hours away.
+    # At x600 two hours are 12 s: nothing of the visit is due during the test.
+    visit = await site.rig.book(in_seconds=12)
+    button = site.rig.sims["concierge_button"]
+
+    shown = {b["trigger"]: b for b in (await site.client.get("/triggers")).json()}
+    assert shown["arrival"]["available"] is True
+    assert "confirm the early arrival" in shown["arrival"]["confirm"]
+
+    await button.press("single")  # type: ignore[attr-defined]
+    await eventually(lambda: any(e.detail.get("trigger") == "arrival" for e in
+                                 site.rig.daemon.events.query(kinds=["trigger"])))
+    pressed = site.rig.daemon.events.query(kinds=["trigger"])[0]
+    assert pressed.result == "ignored" and pressed.source == "button:concierge_button"
+    assert "booked for" in pressed.detail["message"]
+    asked = (await site.client.post("/triggers/arrival")).json()
+    assert (asked["accepted"], asked["needs_confirmation"], asked["visit_id"]) == (
+        False, True, visit.id)
+    assert site.rig.daemon.book.get(visit.id).status is VisitStatus.BOOKED
+    assert ARRIVAL not in site.rig.said()
+
+    # Confirmed on the page: the preparation runs, then the welcome.
+    done = (await site.client.post("/triggers/arrival", json={
+        "visit_id": asked["visit_id"], "confirm": True})).json()
+    assert (done["accepted"], done["needs_confirmation"]) == (True, False)
+    await eventually(lambda: ARRIVAL in site.rig.said())
+    assert site.rig.daemon.book.get(visit.id).status is VisitStatus.ARRIVED

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Dialog, Page, expect
 
 from controller.api.server import ApiServer
 from controller.store.visits import VisitStatus
@@ -117,8 +117,17 @@ async def run_visit(site: ApiSite, server: ApiServer, page: Page, shot: object) 
     arrival = page.locator("button[data-trigger=arrival]")
     await expect(arrival).to_be_enabled()
     await expect(page.locator(".press", has=arrival).locator(".why")).to_have_text("王先生")
+    # Booked two hours ahead (site time): the page asks before welcoming a guest that early.
+    asked: list[str] = []
+
+    async def accept(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    page.once("dialog", accept)
     await arrival.click()
     await eventually(lambda: ARRIVAL in site.rig.said(), timeout=10)
+    assert asked == [f"王先生 {start:%H:%M} 的预约时间还未到。确认贵宾已到访？"]
     await expect(page.locator("#said")).to_contain_text(ARRIVAL)
     # Listed once, as played: a queued announcement is not yet said.
     await expect(page.locator("#said li", has_text=ARRIVAL)).to_have_count(1)

@@ -128,7 +128,8 @@ async def trigger(
 ) -> TriggerOut:
     """arrival, show-flat, departure: for `visit_id` or the current visit; a repeat is not
     accepted (nothing is said twice). vip-now: an unbooked visit, prepared at once, for the
-    `guest` given (default 贵宾)."""
+    `guest` given (default 贵宾). An arrival more than 30 minutes before its visit's start is
+    not done but answered with `needs_confirmation`: send it again with `confirm: true`."""
     body = body or TriggerRequest()
     if name is TriggerName.VIP_NOW:
         if body.visit_id is not None:
@@ -142,6 +143,6 @@ async def trigger(
     if body.visit_id is not None:
         visit_or_404(daemon, body.visit_id)
     result = await daemon.engine.trigger(name.engine_name, source=caller.source,
-                                         visit_id=body.visit_id)
+                                         visit_id=body.visit_id, confirmed=body.confirm)
     return TriggerOut(trigger=name.value, accepted=result.accepted, message=result.message,
-                      visit_id=result.visit_id)
+                      visit_id=result.visit_id, needs_confirmation=result.needs_confirmation)

@@ -36,6 +36,8 @@ class ButtonOut(BaseModel):
     code: Code | None = Field(description="why not, for a translation")
     message: str | None = Field(description="why not, in English")
     done_at: str | None = Field(description="when the step was done, HH:MM:SS (code done)")
+    confirm: str | None = Field(default=None, description="a press will ask to be confirmed, "
+                                "and why (an arrival well before the booked start)")
 
 
 def _button(daemon: Daemon, name: TriggerName) -> ButtonOut:
@@ -68,7 +70,8 @@ def _button(daemon: Daemon, name: TriggerName) -> ButtonOut:
     if busy is not None:
         return no("just_pressed", busy)
     return ButtonOut(trigger=name, available=True, visit_id=visit.id, guest=visit.salutation,
-                     code=None, message=None, done_at=None)
+                     code=None, message=None, done_at=None,
+                     confirm=engine.early_arrival(trigger, visit))
 
 
 def _vip_now(daemon: Daemon) -> ButtonOut:

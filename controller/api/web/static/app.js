@@ -31,13 +31,23 @@ async function press(button) {
   }
   button.disabled = true; // one press; the answer re-enables it if it still applies
   try {
-    const result = await api("POST", `/triggers/${name}`, body);
+    let result = await api("POST", `/triggers/${name}`, body);
+    // An arrival long before the booked start: more likely meant for someone else. Ask.
+    if (result.needs_confirmation
+        && window.confirm(t("pressed.confirm", { guest: guestOf(result.visit_id) }))) {
+      result = await api("POST", `/triggers/${name}`, { visit_id: result.visit_id, confirm: true });
+    }
     if (result.accepted) toast(t("pressed.ok", { what: `${t(`trigger.${name}`)} ${result.message.split(": ").pop()}` }), "ok");
     else toast(t("pressed.no", { why: window.I18N.reason(result.message) }), "bad");
   } catch (err) {
     toast(t("pressed.no", { why: err.status === 409 ? err.body.reason || err.message : err.message }), "bad");
   }
   scheduleRefresh(0);
+}
+
+function guestOf(visitId) {
+  const visit = state.visits.find((v) => v.id === visitId);
+  return visit ? `${visit.salutation} ${hhmm(visit.start)}` : visitId;
 }
 
 function bookingBody(form) {
