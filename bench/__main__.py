@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cues, group, machine, recovery, startup, state_flood, trigger
+from bench import api_load, cues, group, machine, recovery, startup, state_flood, trigger
 from bench.broker import BenchBroker
 from bench.stats import Row, markdown
 from tests.broker import Mosquitto
@@ -36,6 +36,7 @@ FULL: dict[str, Bench] = {
     "flood": lambda b, w: state_flood.run(b, w, state_flood.FloodConfig()),
     "group": lambda b, w: group.run(b, w, group.GroupConfig()),
     "recovery": lambda b, w: recovery.run(b, w, recovery.RecoveryConfig()),
+    "api_load": lambda b, w: api_load.run(b, w, api_load.ApiLoadConfig()),
 }
 QUICK: dict[str, Bench] = {
     "trigger": lambda b, w: trigger.run(b, w, trigger.TriggerConfig(
@@ -47,6 +48,8 @@ QUICK: dict[str, Bench] = {
     "group": lambda b, w: group.run(b, w, group.GroupConfig(lights=10, rounds=2)),
     "recovery": lambda b, w: recovery.run(b, w, recovery.RecoveryConfig(
         kills=1, speed=3000, lead=1.0)),
+    "api_load": lambda b, w: api_load.run(b, w, api_load.ApiLoadConfig(
+        visits=300, viewers=2, presses=15, rate=20, settle=0.2)),
 }
 
 

@@ -82,6 +82,10 @@ class Child:
             self.proc.stdin.write(line.encode() + b"\n")
             self.proc.stdin.flush()
 
+    def lines(self) -> list[str]:
+        with self._cond:
+            return [line for _, line in self._lines]
+
     def line_count(self) -> int:
         with self._cond:
             return len(self._lines)

@@ -41,7 +41,7 @@ def light(i: int) -> tuple[str, dict[str, Any]]:
 
 def write_site(path: Path, *, broker_url: str, database: Path, devices: Mapping[str, Any],
                groups: Mapping[str, list[str]] | None = None, client_id: str = "vipctl-bench",
-               ) -> Path:
+               extra: Mapping[str, Any] | None = None) -> Path:
     site = {
         "site": {"name": "基准测试案场", "timezone": "Asia/Shanghai"},
         "mqtt": {"url": broker_url, "client_id": client_id},
@@ -49,6 +49,7 @@ def write_site(path: Path, *, broker_url: str, database: Path, devices: Mapping[
         "commands": COMMANDS,
         "devices": dict(devices),
         "groups": dict(groups or {}),
+        **(extra or {}),
     }
     path.write_text(yaml.safe_dump(site, allow_unicode=True, sort_keys=False))
     return path

@@ -11,10 +11,10 @@ import dataclasses
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, and_, bindparam, or_, select
+from sqlalchemy import Row, Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from controller.store.database import Database
@@ -41,6 +41,8 @@ from controller.store.visits import (
 S = VisitStatus
 _VISITS = cast(Table, VisitRow.__table__)
 _HISTORY = cast(Table, VisitStatusRow.__table__)
+# A visit's columns under their attribute names (`start`, not `start_at`): read as rows.
+VISIT_COLUMNS = [getattr(VisitRow, c.key) for c in VisitRow.__mapper__.column_attrs]
 # Core statements, built once: the ORM's bulk UPDATE would look for the row among the
 # session's objects first, and a statement built per call is compiled per call.
 _SET_STATUS = _VISITS.update().where(_VISITS.c.id == bindparam("v"))
@@ -87,7 +89,7 @@ class VisitBook:
     def reload(self) -> None:
         """Read the visits not yet over from the database again."""
         with self._db.read() as session:
-            rows = session.scalars(select(VisitRow).where(VisitRow.status.in_(
+            rows = session.execute(select(*VISIT_COLUMNS).where(VisitRow.status.in_(
                 [s.value for s in OPEN]))).all()
             visits = self._visits(session, rows)
         self._open = OpenVisits(visits)
@@ -219,28 +221,58 @@ class VisitBook:
     ) -> builtins.list[Visit]:
         """Visits starting in [since, until), in order of start (then id): those after the
         visit `after` in that order, at most `limit` of them."""
+        statuses = None if statuses is None else tuple(statuses)
+        found = self._from_memory(since, until, statuses, after, limit)
+        if found is not None:
+            return found
+        with self._db.read() as session:
+            return self._read_page(session, since, until, statuses, after, limit)
+
+    async def page(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        statuses: Iterable[VisitStatus] | None = None,
+        *,
+        after: Visit | None = None,
+        limit: int,
+    ) -> builtins.list[Visit]:
+        """As `list`, for the API: what is not in memory is read in the database's reader
+        thread, off the event loop."""
+        statuses = None if statuses is None else tuple(statuses)
+        found = self._from_memory(since, until, statuses, after, limit)
+        if found is not None:
+            return found
+        return await self._db.read_off_loop(
+            lambda session: self._read_page(session, since, until, statuses, after, limit))
+
+    def _from_memory(self, since: datetime | None, until: datetime | None,
+                     statuses: Iterable[VisitStatus] | None, after: Visit | None,
+                     limit: int | None) -> builtins.list[Visit] | None:
         wanted = None if statuses is None else frozenset(VisitStatus(s) for s in statuses)
-        cursor = None if after is None else (after.start, after.id)
-        if wanted is not None and wanted <= OPEN:
-            return self._memory().between(
-                None if since is None else self._aware(since),
-                None if until is None else self._aware(until), wanted,
-                after=cursor, limit=limit)
-        query = select(VisitRow).order_by(VisitRow.start, VisitRow.id)
+        if wanted is None or not wanted <= OPEN:
+            return None
+        return self._memory().between(
+            None if since is None else self._aware(since),
+            None if until is None else self._aware(until), wanted,
+            after=None if after is None else (after.start, after.id), limit=limit)
+
+    def _read_page(self, session: Session, since: datetime | None, until: datetime | None,
+                   statuses: Iterable[VisitStatus] | None, after: Visit | None,
+                   limit: int | None) -> builtins.list[Visit]:
+        query = select(*VISIT_COLUMNS).order_by(VisitRow.start, VisitRow.id)
         if since is not None:
             query = query.where(VisitRow.start >= self._aware(since))
         if until is not None:
             query = query.where(VisitRow.start < self._aware(until))
-        if wanted is not None:
-            query = query.where(VisitRow.status.in_([s.value for s in wanted]))
-        if cursor is not None:
-            start, visit_id = cursor
-            query = query.where(or_(VisitRow.start > start,
-                                    and_(VisitRow.start == start, VisitRow.id > visit_id)))
+        if statuses is not None:
+            query = query.where(VisitRow.status.in_([VisitStatus(s).value for s in statuses]))
+        if after is not None:
+            query = query.where(or_(VisitRow.start > after.start,
+                                    and_(VisitRow.start == after.start, VisitRow.id > after.id)))
         if limit is not None:
             query = query.limit(limit)
-        with self._db.read() as session:
-            return self._visits(session, session.scalars(query).all())
+        return self._visits(session, session.execute(query).all())
 
     def current(self, now: datetime | None = None) -> Visit | None:
         """The visit under way: a guest on site before one only being prepared (two
@@ -349,12 +381,15 @@ class VisitBook:
                 next_free=free,
             )
 
-    def _visits(self, session: Session, rows: Iterable[VisitRow]) -> builtins.list[Visit]:
+    def _visits(self, session: Session, rows: Iterable[VisitRow | Row[Any]],
+                ) -> builtins.list[Visit]:
+        """Visits from their rows: mapped objects, or (for many at once) plain rows of
+        VISIT_COLUMNS, which cost a tenth as much to read as objects the session tracks."""
         rows = builtins.list(rows)
         entered: dict[str, dict[VisitStatus, datetime]] = {row.id: {} for row in rows}
         if rows:
-            history = session.scalars(
-                select(VisitStatusRow)
+            history = session.execute(
+                select(VisitStatusRow.visit_id, VisitStatusRow.status, VisitStatusRow.at)
                 .where(VisitStatusRow.visit_id.in_(entered))
                 .order_by(VisitStatusRow.id)
             )

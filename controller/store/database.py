@@ -13,9 +13,10 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Engine,
@@ -56,6 +57,29 @@ _LOCK_ROW_ID = 1
 
 
 After = Callable[[], None]
+T = TypeVar("T")
+
+
+class _ReaderThread:
+    """One worker thread for reads of many rows (a page of the event log, of past visits),
+    started when first needed. One, so that readers queue for it rather than for the GIL
+    the daemon's loop needs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def get(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="db-reader")
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Deferred:
@@ -75,6 +99,7 @@ class Database:
     _reads: sessionmaker[Session]
     _writes: sessionmaker[Session]
     _deferred: _Deferred = field(default_factory=_Deferred)
+    _reader: _ReaderThread = field(default_factory=_ReaderThread)
 
     @property
     def dialect(self) -> str:
@@ -86,6 +111,25 @@ class Database:
         self.flush_deferred()
         with self._reads() as session, session.begin():
             yield session
+
+    async def read_off_loop(self, read: Callable[[Session], T]) -> T:
+        """`read(session)` in a read transaction in the reader thread, so that reading and
+        building many rows does not hold up the event loop (a button press waits on it).
+
+        The deferred writes are committed first, here on the loop: `read` sees every write
+        made before the call, and no deferred write's `after` runs in another thread."""
+        self.flush_deferred()
+
+        def work() -> T:
+            with self._reads() as session, session.begin():
+                return read(session)
+
+        return await self.off_loop(work)
+
+    async def off_loop(self, work: Callable[[], T]) -> T:
+        """`work()` in the reader thread: for building a large answer from what was read
+        (it must touch nothing the loop changes)."""
+        return await asyncio.get_running_loop().run_in_executor(self._reader.get(), work)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -167,6 +211,7 @@ class Database:
 
     def close(self) -> None:
         try:
+            self._reader.close()
             self.flush_deferred()
         finally:
             self.engine.dispose()

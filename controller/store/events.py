@@ -30,7 +30,7 @@ from enum import Enum
 from types import TracebackType
 from typing import Any, Self, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Select, Table, insert, select
 from sqlalchemy.orm import Session
 
 from controller.store.database import DEFER_S, Database
@@ -285,6 +285,30 @@ class EventLog:
         before_id: int | None = None,
     ) -> list[Event]:
         """Events with since <= at < until, newest first, at most `limit` of them."""
+        query = self._query(since, until, visit_id, kinds, device_id, limit, before_id)
+        with self._db.read() as session:
+            return [_event(row) for row in session.scalars(query)]
+
+    async def page(
+        self,
+        *,
+        since: datetime | None = None,
+        visit_id: str | None = None,
+        kinds: Iterable[str] | None = None,
+        device_id: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[Event]:
+        """As `query`, read in the database's reader thread, off the event loop (a page
+        of a thousand events takes milliseconds to build)."""
+        query = self._query(since, None, visit_id, kinds, device_id, limit, before_id)
+        return await self._db.read_off_loop(
+            lambda session: [_event(row) for row in session.scalars(query)])
+
+    @staticmethod
+    def _query(since: datetime | None, until: datetime | None, visit_id: str | None,
+               kinds: Iterable[str] | None, device_id: str | None, limit: int,
+               before_id: int | None) -> Select[EventRow]:
         if not 1 <= limit <= MAX_PAGE:
             raise ValueError(f"limit must be 1 to {MAX_PAGE}")
         query = select(EventRow).order_by(EventRow.id.desc()).limit(limit)
@@ -300,8 +324,7 @@ class EventLog:
             query = query.where(EventRow.device_id == device_id)
         if before_id is not None:
             query = query.where(EventRow.id < before_id)
-        with self._db.read() as session:
-            return [_event(row) for row in session.scalars(query)]
+        return query
 
     def subscribe(self, maxsize: int = DEFAULT_QUEUE) -> Subscription:
         """A live feed from now on; call inside the event loop that will read it."""

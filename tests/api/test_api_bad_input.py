@@ -176,10 +176,10 @@ async def test_a_validation_error_reads_well(site: ApiSite) -> None:
 async def test_a_real_bug_is_a_500_that_gives_nothing_away(
     site: ApiSite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*args: Any, **kwargs: Any) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("database password is hunter2")
 
-    monkeypatch.setattr(site.rig.daemon.book, "list", broken)
+    monkeypatch.setattr(site.rig.daemon.book, "page", broken)
     response = await site.client.get("/visits")
     assert response.status_code == 500
     assert response.json()["error"] == "internal_error"

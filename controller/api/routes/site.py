@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from controller.api.deps import CallerDep, DaemonDep, aware, closing_of, invalid
@@ -99,13 +99,19 @@ async def events(
     kind: Kinds = None,
     device_id: Id | None = None,
     since: Annotated[SiteTime | None, Query()] = None,
-) -> EventPage:
+) -> Response:
     """The event log, newest first, a page at a time: pass `next_before_id` as `before_id`."""
-    found = daemon.events.query(since=aware(since, daemon), visit_id=visit_id,
-                                kinds=_kinds(kind), device_id=device_id, limit=limit,
-                                before_id=before_id)
+    found = await daemon.events.page(since=aware(since, daemon), visit_id=visit_id,
+                                     kinds=_kinds(kind), device_id=device_id, limit=limit,
+                                     before_id=before_id)
     more = found[-1].id if len(found) == limit else None
-    return EventPage(events=[EventOut.of(e, daemon.tz) for e in found], next_before_id=more)
+
+    def render() -> bytes:  # events are immutable: safe to read in another thread
+        page = EventPage(events=[EventOut.of(e, daemon.tz) for e in found], next_before_id=more)
+        return page.model_dump_json().encode()
+
+    # Built off the loop, and returned as it is (FastAPI would validate it a second time).
+    return Response(await daemon.db.off_loop(render), media_type="application/json")
 
 
 def _sse(event: EventOut) -> bytes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -59,13 +59,19 @@ async def list_visits(
     status: Annotated[list[VisitStatus] | None, Query(description="any of these")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     after_id: Annotated[str | None, Query(description="the page after this visit")] = None,
-) -> VisitPage:
+) -> Response:
     """Visits in order of start, a page at a time: pass `next_after_id` as `after_id`."""
     after = None if after_id is None else visit_or_404(daemon, after_id)
-    visits = daemon.book.list(aware(since, daemon), aware(until, daemon), status,
-                              after=after, limit=limit)
+    visits = await daemon.book.page(aware(since, daemon), aware(until, daemon), status,
+                                    after=after, limit=limit)
     more = visits[-1].id if len(visits) == limit else None
-    return VisitPage(visits=[VisitOut.of(v, daemon.tz) for v in visits], next_after_id=more)
+
+    def render() -> bytes:  # visits are immutable: safe to read in another thread
+        page = VisitPage(visits=[VisitOut.of(v, daemon.tz) for v in visits], next_after_id=more)
+        return page.model_dump_json().encode()
+
+    # Built off the loop, and returned as it is (FastAPI would validate it a second time).
+    return Response(await daemon.db.off_loop(render), media_type="application/json")
 
 
 @router.get("/visits/{visit_id}", response_model=VisitOut, responses=_ERRORS, tags=["visits"])
