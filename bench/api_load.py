@@ -20,7 +20,7 @@ from pathlib import Path
 from bench import sitegen
 from bench.procs import Child, python_module, vipctl_run
 from bench.stats import Row, distribution, summary
-from bench.trigger import ACTIONS, BOOKED_AHEAD, CUES, VISIT_DURATION, VISIT_STEP, press_run
+from bench.trigger import BOOKED_AHEAD, VISIT_DURATION, VISIT_STEP, vipctl_presses
 from bench.visits import Planned, insert_visits, visit_id
 from bench.wire import BenchClient
 from controller.store.database import open_database
@@ -63,13 +63,14 @@ def run(broker: Mosquitto, work: Path, config: ApiLoadConfig) -> list[Row]:
         daemon.wait_for("API on")
         client.subscribe(sitegen.SAY_TOPIC, qos=1)
         time.sleep(config.settle)
-        quiet = _presses(client, config, first_visit=0)
+        quiet = vipctl_presses(client, config.presses, config.rate, 1)
         viewers = python_module("viewers", work / "api-load-viewers.log", "bench.viewers",
                                 f"http://127.0.0.1:{port}", VIEWER_TOKEN, str(config.viewers))
         children.append(viewers)
         viewers.wait_for("ready")
         t0 = time.perf_counter()
-        loaded = _presses(client, config, first_visit=config.presses // 3)
+        loaded = vipctl_presses(client, config.presses, config.rate, 1,
+                                first_visit=config.presses // 3)
         seconds = time.perf_counter() - t0
         viewers.stop()
         answers = json.loads(viewers.lines()[-1])
@@ -93,27 +94,6 @@ def _book(site: Path, config: ApiLoadConfig) -> None:
         insert_visits(db, past + ahead)
     finally:
         db.close()
-
-
-def _presses(client: BenchClient, config: ApiLoadConfig, *, first_visit: int) -> list[float]:
-    received: dict[int, float] = {}
-    index = {f"{visit_id(first_visit + i // 3)}:{CUES[i % 3]}:announce": i
-             for i in range(config.presses)}
-
-    def on(topic: str, payload: bytes, at: float) -> None:
-        if topic == sitegen.SAY_TOPIC:
-            i = index.get(json.loads(payload).get("id", ""))
-            if i is not None:
-                received.setdefault(i, at)
-
-    def press(i: int) -> None:
-        client.publish(sitegen.BUTTON_TOPIC, json.dumps({"action": ACTIONS[i % 3]}), qos=1)
-
-    client.receivers.append(on)
-    try:
-        return press_run(client, config.presses, config.rate, press, received)
-    finally:
-        client.receivers.remove(on)
 
 
 def _rows(config: ApiLoadConfig, quiet: list[float], loaded: list[float],

@@ -114,7 +114,7 @@ def run(broker: Mosquitto, work: Path, config: TriggerConfig) -> list[Row]:
             daemon.wait_for(DAEMON_READY)
             time.sleep(config.settle)
             cpu, t0 = daemon.cpu_seconds(), time.perf_counter()
-            mine = _vipctl(client, n, rate, qos)
+            mine = vipctl_presses(client, n, rate, qos)
             cpu = daemon.cpu_seconds() - cpu
             share, cpu_ms = cpu / (time.perf_counter() - t0), cpu * 1000 / max(1, len(mine))
             daemon.stop()
@@ -179,9 +179,11 @@ def _floor(client: BenchClient, n: int, rate: float, qos: int) -> list[float]:
         client.receivers.remove(on)
 
 
-def _vipctl(client: BenchClient, n: int, rate: float, qos: int) -> list[float]:
+def vipctl_presses(client: BenchClient, n: int, rate: float, qos: int, *,
+                   first_visit: int = 0) -> list[float]:
+    """n presses for visits first_visit, first_visit + 1, ... (three each); latencies."""
     received: dict[int, float] = {}
-    index = {f"{visit_id(i // 3)}:{CUES[i % 3]}:announce": i for i in range(n)}
+    index = {f"{visit_id(first_visit + i // 3)}:{CUES[i % 3]}:announce": i for i in range(n)}
 
     def on(topic: str, payload: bytes, at: float) -> None:
         if topic == sitegen.SAY_TOPIC:
