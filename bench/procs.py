@@ -118,15 +118,24 @@ class Child:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
-        self._reader.join(timeout=2)
+        self._close()
         return self.proc.returncode
+
+    def _close(self) -> None:
+        """Once the reader has read the output to its end: close the pipes (left to the
+        garbage collector they are a ResourceWarning in a test that runs a child)."""
+        self._reader.join(timeout=2)
+        if not self._reader.is_alive():
+            for pipe in (self.proc.stdout, self.proc.stdin):
+                if pipe is not None:
+                    pipe.close()
 
     def kill(self) -> None:
         """SIGKILL, as a crash or a power cut would end it."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        self._reader.join(timeout=2)
+        self._close()
 
 
 def vipctl_run(log: Path, config: Path, *, scene: Path | None = None, speed: float = 1.0,

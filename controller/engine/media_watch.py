@@ -20,6 +20,11 @@ from devices.registry import DeviceRegistry
 
 log = logging.getLogger(__name__)
 
+# How much of a player's error text goes into the log, quoted: the text is the device's, so
+# it may hold a newline that would forge a log line, or be 60 kB long (the event log keeps
+# it whole, as JSON).
+LOGGED_ERROR_CHARS = 200
+
 
 class MediaWatch:
     """Listens to every media device of a registry."""
@@ -43,13 +48,20 @@ class MediaWatch:
         self._errors[event.device_id] = error
         playback = player.state.get(PLAYBACK)
         if error and error != was:
-            log.warning("%s: %s", event.device_id, error)
+            log.warning("%s: %s", event.device_id, _quoted(error))
             self._log(event.device_id, "failed", {"error": error, "playback": playback})
         elif was and not error:
-            log.info("%s: playing again (was: %s)", event.device_id, was)
+            log.info("%s: playing again (was: %s)", event.device_id, _quoted(was))
             self._log(event.device_id, "recovered", {"was": was, "playback": playback})
 
     def _log(self, device_id: str, result: str, detail: dict[str, object]) -> None:
         # A failure to write is logged by the device's listener loop (Device._emit).
         self.events.append("media", visit_id=self.current.id, device_id=device_id,
                            detail=detail, result=result)
+
+
+def _quoted(text: str) -> str:
+    """The device's text as one quoted line of bounded length."""
+    if len(text) <= LOGGED_ERROR_CHARS:
+        return repr(text)
+    return f"{text[:LOGGED_ERROR_CHARS]!r}… ({len(text):,} characters)"

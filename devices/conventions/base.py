@@ -8,8 +8,9 @@ simulators in simulators/ reuse the same module to play the device's side.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
-from typing import Annotated, ClassVar, Generic, NamedTuple, TypeVar
+from typing import Annotated, ClassVar, Generic, NamedTuple, TypeGuard, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
@@ -103,6 +104,18 @@ def check_topic_part(value: str) -> str:
     if value.startswith("/") or value.endswith("/") or "//" in value:
         raise ValueError(f"{value!r} has an empty topic level")
     return value
+
+
+def is_finite_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number that is a quantity: not a bool, not NaN or ±Infinity, and within a
+    float's range (math.isfinite raises OverflowError on an integer of 400 digits, which
+    json.loads makes from a device's payload as readily as 42)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 # A topic, or a name put inside one (a Zigbee2MQTT friendly_name), in a configuration file.

@@ -18,12 +18,12 @@ pushes, so the port polls. Every command is followed by the status request that 
 
 from __future__ import annotations
 
-import math
 import re
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from devices.conventions.base import is_finite_number
 from devices.conventions.serial_base import (
     Framing,
     SerialCodec,
@@ -211,7 +211,7 @@ class CoolMasterCodec(SerialCodec[CoolMasterOptions]):
             elif attribute == MODE and value in MODE_COMMANDS:
                 plan[MODE] = value
                 plan.setdefault(POWER, desired.get(POWER, True))
-            elif attribute == SETPOINT and _is_number(value) and 0 <= float(value) <= 99:
+            elif attribute == SETPOINT and is_finite_number(value) and 0 <= float(value) <= 99:
                 plan[SETPOINT] = round(float(value), 1)
             elif attribute == FAN and value in FAN_SPEEDS:
                 plan[FAN] = value
@@ -242,8 +242,6 @@ class CoolMasterCodec(SerialCodec[CoolMasterOptions]):
         raise DecodeError(topic, f"no status line for {unit}")
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 CODEC = CoolMasterCodec

@@ -15,11 +15,11 @@ one function 03 request of registers 0-4, which is also how a command is confirm
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from devices.conventions.base import is_finite_number
 from devices.conventions.modbus_rtu import (
     ModbusRtuFraming,
     check_write_echo,
@@ -157,7 +157,7 @@ class IntesisModbusCodec(SerialCodec[IntesisModbusOptions]):
             elif attribute == MODE and value in MODE_VALUES:
                 plan[MODE] = value
                 plan.setdefault(POWER, desired.get(POWER, True))  # a mode means running in it
-            elif attribute == SETPOINT and _is_number(value) and 0 <= float(value) <= 99:
+            elif attribute == SETPOINT and is_finite_number(value) and 0 <= float(value) <= 99:
                 plan[SETPOINT] = round(float(value), 1)
             elif attribute == FAN and value in FAN_SPEEDS and \
                     fan_value(str(value), self.options.fan_speeds) is not None:
@@ -181,8 +181,6 @@ class IntesisModbusCodec(SerialCodec[IntesisModbusOptions]):
         return Update(state=registers_to_state(registers, self.options), available=True)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 CODEC = IntesisModbusCodec

@@ -19,11 +19,16 @@ Climate is an air conditioner behind an IR blaster (tasmota-ir). Limits, on purp
 from __future__ import annotations
 
 import json
-import math
 from typing import Any, ClassVar, Literal
 
 from devices.capabilities import attributes_of
-from devices.conventions.base import Codec, ConventionOptions, TopicPart, WireAddress
+from devices.conventions.base import (
+    Codec,
+    ConventionOptions,
+    TopicPart,
+    WireAddress,
+    is_finite_number,
+)
 from devices.errors import DecodeError, UnsupportedCommand
 from devices.model import (
     BRIGHTNESS,
@@ -156,7 +161,7 @@ def parse_ir_fan(value: object) -> str | None:
 
 def parse_ir_temp(value: object, celsius: bool = True) -> float | None:
     """A temperature in °C, or None for anything no air conditioner could be set to."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_finite_number(value):
         return None
     temp = float(value) if celsius else round((float(value) - 32) * 5 / 9, 1)
     return temp if SETPOINT_RANGE[0] <= temp <= SETPOINT_RANGE[1] else None

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from devices.announcements import MAX_ID_CHARS, AnnouncementQueue, check_announcement
-from devices.conventions.base import ConventionOptions, IntercomCodec, TopicPart, WireAddress
+from devices.conventions.base import (
+    ConventionOptions,
+    IntercomCodec,
+    TopicPart,
+    WireAddress,
+    is_finite_number,
+)
 from devices.conventions.vipctl_media import (
     AVAILABILITY,
     GET,
@@ -171,9 +176,7 @@ def decode_event(topic: str, payload: bytes) -> IntercomEvent:
             raise ValueError(f"event must be a name, not {name!r}")
         ev_id = _optional_str("id", data.get("id")) or None
         at = data.get("at")
-        if at is not None and (
-            isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at)
-        ):
+        if at is not None and not is_finite_number(at):
             raise ValueError(f"at must be seconds since the epoch, not {at!r}")
         error = data.get(ERROR)
         if error is not None and not isinstance(error, str):

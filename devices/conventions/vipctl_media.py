@@ -9,12 +9,17 @@ conventions (load_json_object, dump_json, availability) live here too.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import ClassVar, Literal
 
 from devices.capabilities import attributes_of
-from devices.conventions.base import Codec, ConventionOptions, TopicPart, WireAddress
+from devices.conventions.base import (
+    Codec,
+    ConventionOptions,
+    TopicPart,
+    WireAddress,
+    is_finite_number,
+)
 from devices.errors import DecodeError, UnsupportedCommand
 from devices.model import (
     ERROR,
@@ -175,7 +180,7 @@ def decode_state(topic: str, payload: bytes) -> dict[str, StateValue]:
                 state[name] = check_field(name, data[name])
         if POSITION in data:
             pos = data[POSITION]
-            if isinstance(pos, bool) or not isinstance(pos, int | float) or not 0 <= pos < math.inf:
+            if not is_finite_number(pos) or pos < 0:
                 raise ValueError(f"position must be seconds >= 0, not {pos!r}")
             state[POSITION] = float(pos)
         if ERROR in data:

@@ -17,7 +17,13 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field
 
 from devices.capabilities import attributes_of
-from devices.conventions.base import Codec, ConventionOptions, TopicPart, WireAddress
+from devices.conventions.base import (
+    Codec,
+    ConventionOptions,
+    TopicPart,
+    WireAddress,
+    is_finite_number,
+)
 from devices.errors import DecodeError, UnsupportedCommand
 from devices.model import (
     BRIGHTNESS,
@@ -170,7 +176,7 @@ def from_wire(
         out[POWER] = value.upper() == "ON"
     if kind == "light" and data.get("brightness") is not None:
         level = data["brightness"]
-        if not _is_number(level) or not 0 <= level <= 255:
+        if not is_finite_number(level) or not 0 <= level <= 255:
             raise _unexpected(topic, data, "brightness")
         out[BRIGHTNESS] = level_to_percent(level)
     return out
@@ -187,7 +193,7 @@ def _climate_from_wire(data: Mapping[str, Any], setpoint: str, topic: str,
         if mode in CLIMATE_MODES:  # emergency_heating, sleep, ... have no vipctl name
             out[MODE] = mode
     if data.get(setpoint) is not None:
-        if not _is_number(data[setpoint]):
+        if not is_finite_number(data[setpoint]):
             raise _unexpected(topic, data, setpoint)
         out[SETPOINT] = float(data[setpoint])
     if data.get("fan_mode") is not None:
@@ -202,16 +208,12 @@ def _unexpected(topic: str, data: Mapping[str, Any], prop: str) -> DecodeError:
     return DecodeError(topic, f"{prop}: unexpected value {data[prop]!r}")
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 # What each commandable attribute accepts (devices/model.py fixes the units).
 _VALID: dict[str, Callable[[StateValue], bool]] = {
     POWER: lambda v: isinstance(v, bool),
     BRIGHTNESS: lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100,
     MODE: lambda v: v in CLIMATE_MODES,
-    SETPOINT: _is_number,
+    SETPOINT: is_finite_number,
     FAN: lambda v: v in FAN_SPEEDS,
 }
 

@@ -254,7 +254,8 @@ def test_climate_refusals_and_garbage() -> None:
     conditioner = ac()
     with pytest.raises(DecodeError, match="Wrong Vendor"):
         conditioner.decode("stat/tasmota/RESULT", DOC_WRONG_VENDOR)
-    for bad in ({"Mode": "Hot"}, {"Temp": "hot"}, {"Temp": 1e300}, {"Power": "maybe"},
+    for bad in ({"Mode": "Hot"}, {"Temp": "hot"}, {"Temp": 1e300}, {"Temp": 10**400},
+                {"Power": "maybe"},
                 {"FanSpeed": 9}):
         payload = json.dumps({"IRHVAC": {**ECHO, **bad}}).encode()
         with pytest.raises(DecodeError, match="IRHVAC"):

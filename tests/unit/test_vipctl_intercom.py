@@ -147,6 +147,7 @@ def test_garbage_state_is_a_decode_error(codec: VipctlIntercomCodec, payload: by
     "payload",
     [b"{}", b'{"id": "a"}', b'{"id": "a", "event": 3}', b'{"id": 7, "event": "done"}',
      b'{"id": "a", "event": "done", "at": "noon"}', b'{"id": "a", "event": "done", "at": 1e999}',
+     b'{"id": "a", "event": "done", "at": 1' + b"0" * 400 + b"}",
      b'{"id": "a", "event": "failed", "error": 5}', b'{"id": "a", "event": "done", "duplicate": 1}',
      b"x" * (1024 * 1024)],
 )

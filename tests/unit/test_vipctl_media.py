@@ -160,6 +160,7 @@ GARBAGE = [
     b"{",
     b'{"volume": NaN}',
     b'{"position": 1e400}',
+    b'{"position": 1' + b"0" * 400 + b"}",  # an int beyond float's range
     b'{"volume": "30"}',
     b'{"volume": 30.5}',
     b'{"power": "ON"}',

@@ -219,10 +219,12 @@ def test_bad_availability_is_a_decode_error(payload: bytes) -> None:
         ("light", b'{"brightness": -1}'),
         ("light", b'{"brightness": 9999}'),
         ("light", b'{"brightness": true}'),
+        ("light", b'{"brightness": 1' + b"0" * 400 + b"}"),  # an int beyond float's range
         ("light", b"[" * 100_000),
         ("light", b'{"state": "ON", "x": "' + b"a" * 1_048_576 + b'"}'),
         ("climate", b'{"system_mode": 3}'),
         ("climate", b'{"occupied_heating_setpoint": "21"}'),
+        ("climate", b'{"occupied_heating_setpoint": 1' + b"0" * 400 + b"}"),
         ("climate", b'{"fan_mode": ["low"]}'),
         ("button", b'{"action": 1}'),
         ("button", b"single"),
