@@ -135,7 +135,10 @@ class Device:
 
     # --- incoming ----------------------------------------------------------------------
 
-    def handle(self, topic: str, payload: bytes) -> None:
+    def handle(self, topic: str, payload: bytes, retained: bool = False) -> None:
+        """One message on the device's topics. A `retained` one (replayed by the broker when
+        vipctl subscribed) is state only: an action in it is an old press, never a new one
+        (Zigbee2MQTT's per-device `retain: true` keeps a button's last action on the broker)."""
         try:
             update = self.codec.decode(topic, payload)
         except DecodeError as exc:
@@ -165,7 +168,10 @@ class Device:
             if changed:
                 self._emit("state", changed=changed)
             self._check_waiters()
-        if update.event:
+        if update.event and retained:
+            log.info("%s: ignored a retained %r on %s (an old action, not a press)",
+                     self.id, update.event, topic)
+        elif update.event:
             self._emit("action", action=update.event)
 
     def _garbage(self, topic: str, reason: str, payload: bytes) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -20,17 +22,44 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Mosquitto:
-    """One mosquitto process; restartable on the same port (for broker-restart tests)."""
+MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 
-    def __init__(self, port: int | None = None) -> None:
+
+def make_password_file(path: Path, users: Mapping[str, str]) -> Path:
+    """A Mosquitto password file with these users and passwords, made by mosquitto_passwd
+    (hashed, as on a site)."""
+    path.write_text("")
+    for user, password in users.items():
+        subprocess.run([MOSQUITTO_PASSWD, "-b", str(path), user, password], check=True,
+                       capture_output=True)
+    return path
+
+
+class Mosquitto:
+    """One mosquitto process; restartable on the same port (for broker-restart tests).
+
+    With `password_file` anonymous clients are refused and every client logs in; with
+    `acl_file` each may use only its topics (docs/mosquitto/). `security`: configuration
+    lines of a site's own instead (docs/mosquitto/site.conf without its listener), put
+    before the test's listener on a free loopback port."""
+
+    def __init__(self, port: int | None = None, *, password_file: Path | None = None,
+                 acl_file: Path | None = None, security: str = "") -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self._dir = Path(tempfile.mkdtemp(prefix="vipctl-mosquitto-"))
         self._conf = self._dir / "mosquitto.conf"
+        if password_file is not None:
+            security += f"\nallow_anonymous false\npassword_file {password_file}"
+        if acl_file is not None:
+            security += f"\nacl_file {acl_file}"
+        if "password_file" in security or "acl_file" in security:
+            # Started as root, mosquitto reads these files after dropping to its own user,
+            # which cannot enter the test's folders: it stays the user that started it.
+            security += f"\nuser {getpass.getuser()}"
         self._conf.write_text(
+            f"{security.strip() or 'allow_anonymous true'}\n"
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
             "persistence false\n"
             "log_dest stderr\n"
             "log_type error\n"

@@ -195,10 +195,12 @@ class VisitBook:
             session.execute(_HISTORY.insert(), {"visit_id": visit_id, "status": status.value,
                                                 "at": at})
 
+        # Durable: a status rolled back by a power cut would let its trigger, and the
+        # announcements it sets off, be taken again after the power returns.
         if defer:
-            self._db.defer(write)
+            self._db.defer(write, durable=True)
         else:
-            with self._db.write() as session:
+            with self._db.write(durable=True) as session:
                 write(session)
         self._memory().remember(changed)
         return changed

@@ -46,6 +46,12 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 # Execution option that marks a write transaction (SQLite: BEGIN IMMEDIATE).
 _WRITE_OPTION = "vipctl_write"
+# Execution option that marks a durable one (SQLite: synchronous=FULL for it, see below).
+_DURABLE_OPTION = "vipctl_durable"
+# SQLite's synchronous levels (https://www.sqlite.org/pragma.html#pragma_synchronous), and
+# where a connection keeps the one it was last set to (its pool record's `info`).
+NORMAL, FULL = "NORMAL", "FULL"
+_SYNC_INFO = "vipctl_synchronous"
 
 # Writes handed to `Database.defer` are committed this much later at most (seconds), together
 # (the event log's append_soon waits as long: controller/store/events.py).
@@ -89,6 +95,7 @@ class _Deferred:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.writes: list[tuple[Callable[[Session], object], After | None]] = []
+        self.durable = False  # one of them must survive a power cut: the batch is durable
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -98,6 +105,7 @@ class Database:
     engine: Engine
     _reads: sessionmaker[Session]
     _writes: sessionmaker[Session]
+    _durable_writes: sessionmaker[Session]
     _deferred: _Deferred = field(default_factory=_Deferred)
     _reader: _ReaderThread = field(default_factory=_ReaderThread)
 
@@ -132,8 +140,13 @@ class Database:
         return await asyncio.get_running_loop().run_in_executor(self._reader.get(), work)
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, *, durable: bool = False) -> Iterator[Session]:
         """A transaction that writes; committed on leaving, rolled back on an exception.
+
+        `durable`: its commit must survive a power cut, not only a crash of vipctl (a claim
+        that keeps an announcement from being said twice): on SQLite it commits with
+        synchronous=FULL, the write-ahead log synced to the disk before the commit returns;
+        other commits stay NORMAL (synced at checkpoints). PostgreSQL syncs every commit.
 
         Deferred writes are committed first, in a transaction of their own (one refused
         here, a booking say, must not take them with it), so the database sees every write
@@ -142,21 +155,25 @@ class Database:
         another writer.
         """
         self.flush_deferred()
-        with self._writes() as session, session.begin():
+        sessions = self._durable_writes if durable else self._writes
+        with sessions() as session, session.begin():
             yield session
 
-    def defer(self, write: Callable[[Session], object], after: After | None = None) -> None:
+    def defer(self, write: Callable[[Session], object], after: After | None = None, *,
+              durable: bool = False) -> None:
         """Apply `write` within DEFER_S, in one transaction with the writes deferred
         meanwhile, or before the next `write()` or `read()`, whichever comes first; then
         call `after`. For the writes of a button press, so that its announcement goes out
         first (controller/engine/engine.py says what a crash in between means), and for the event
-        log. Only for writes that cannot fail on a correct database."""
+        log. Only for writes that cannot fail on a correct database. `durable`: as for
+        `write()`; the whole transaction it goes in is then durable."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop in this thread: nothing would flush it
             loop = None
         with self._deferred.lock:
             self._deferred.writes.append((write, after))
+            self._deferred.durable = self._deferred.durable or durable
             first = len(self._deferred.writes) == 1
         if loop is None:
             self.flush_deferred()
@@ -169,7 +186,9 @@ class Database:
             return
         with self._deferred.lock:
             pending, self._deferred.writes = self._deferred.writes, []
-        with self._writes() as session, session.begin():
+            durable, self._deferred.durable = self._deferred.durable, False
+        sessions = self._durable_writes if durable else self._writes
+        with sessions() as session, session.begin():
             for write, _ in pending:
                 write(session)
         for _, after in pending:
@@ -227,19 +246,28 @@ def _sqlite_events(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
         # In WAL mode, NORMAL syncs at checkpoints instead of at every commit: a commit stays
         # durable across a crash or SIGKILL of vipctl and the file is never corrupted; only a
-        # power cut or kernel crash may roll back the last commits (then an announcement made
-        # just before it could be made again, if still due after the reboot)
-        # (https://www.sqlite.org/pragma.html#pragma_synchronous). FULL cost an fsync, 1.5 ms
-        # here, on each of the ~12 commits of a button press (bench/, "Performance").
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # power cut or kernel crash may roll back the last commits
+        # (https://www.sqlite.org/pragma.html#pragma_synchronous). FULL syncs the log at each
+        # commit: the transactions that claim a step or move a visit's status ask for it
+        # (`durable`, set in _on_begin), since rolled back they could let an announcement be
+        # said twice after the power returns; the others (the event log, device claims, step
+        # results) stay NORMAL (README, "Running it at a site": the cost, measured).
+        cursor.execute(f"PRAGMA synchronous={NORMAL}")
+        _record.info[_SYNC_INFO] = NORMAL
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get(_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = conn.get_execution_options()
+        # SQLite refuses to change the level inside a transaction: it is set before BEGIN,
+        # and only when it differs from the connection's current one.
+        level = FULL if options.get(_DURABLE_OPTION, False) else NORMAL
+        if conn.info.get(_SYNC_INFO) != level:
+            conn.exec_driver_sql(f"PRAGMA synchronous={level}")
+            conn.info[_SYNC_INFO] = level
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE_OPTION, False) else "BEGIN")
 
 
 def open_database(url: str) -> Database:
@@ -262,10 +290,12 @@ def open_database(url: str) -> Database:
                     conn.execute(insert(ScheduleLockRow).values(id=_LOCK_ROW_ID, generation=0))
             except IntegrityError:  # another process created it at the same moment
                 pass
+    writes = engine.execution_options(**{_WRITE_OPTION: True})
     return Database(
         engine=engine,
         _reads=sessionmaker(engine, expire_on_commit=False),
-        _writes=sessionmaker(
-            engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
+        _writes=sessionmaker(writes, expire_on_commit=False),
+        _durable_writes=sessionmaker(
+            writes.execution_options(**{_DURABLE_OPTION: True}), expire_on_commit=False
         ),
     )

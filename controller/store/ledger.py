@@ -12,6 +12,10 @@ own claims), so that a second claim is refused without a query: the daemon is th
 writer of its steps. `claim(..., defer=True)` leaves the write to the database's next
 deferred commit (Database.defer), for a button press's steps, which commit together with
 the press itself once its announcement has gone out (controller/engine.py).
+
+A claim's commit is durable (`Database.write(durable=True)`: on SQLite, synchronous=FULL for
+that transaction): a claim rolled back by a power cut would let the step run again, and its
+announcement be said twice, after the power returns. A step's result is only a record.
 """
 
 from __future__ import annotations
@@ -61,10 +65,10 @@ class StepLedger:
         row = {"visit_id": visit_id, "key": key, "claimed_at": self._clock()}
         if defer:
             claimed.add(key)
-            self._db.defer(lambda session: session.execute(_STEPS.insert(), row))
+            self._db.defer(lambda session: session.execute(_STEPS.insert(), row), durable=True)
             return True
         try:
-            with self._db.write() as session:
+            with self._db.write(durable=True) as session:
                 session.execute(_STEPS.insert(), row)
         except IntegrityError:
             # Either the step is already claimed or the visit does not exist; tell which,

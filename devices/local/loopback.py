@@ -3,8 +3,9 @@
 The local device and the controller's Device exchange the very messages they would exchange
 over MQTT (the same codec, the same device-side code as `vipctl agent media`), only without a
 broker: a local player keeps the music on even while the broker is down. Retained messages
-are kept and replayed to a new subscriber, as a broker does. Delivery is always deferred to
-the event loop, never inside publish(), so a handler can publish without re-entering itself.
+are kept and replayed to a new subscriber, flagged retained, as a broker does. Delivery is
+always deferred to the event loop, never inside publish(), so a handler can publish without
+re-entering itself.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class LoopbackTransport:
         self._handlers.setdefault(topic_filter, []).append(handler)
         if topic_filter in self._retained:
             payload = self._retained[topic_filter]
-            asyncio.get_running_loop().call_soon(self._call, handler, topic_filter, payload)
+            asyncio.get_running_loop().call_soon(self._call, handler, topic_filter, payload, True)
 
     def add_connection_listener(self, listener: ConnectionListener) -> None:
         self._listeners.append(listener)
@@ -54,7 +55,7 @@ class LoopbackTransport:
                 self._retained.pop(topic, None)
         loop = asyncio.get_running_loop()
         for handler in list(self._handlers.get(topic, ())):
-            loop.call_soon(self._call, handler, topic, data)
+            loop.call_soon(self._call, handler, topic, data, False)
 
     def connect(self) -> None:
         """The local device is up: publishing works, listeners hear of it."""
@@ -65,9 +66,9 @@ class LoopbackTransport:
         self.connected.clear()
         self._notify(False)
 
-    def _call(self, handler: Handler, topic: str, payload: bytes) -> None:
+    def _call(self, handler: Handler, topic: str, payload: bytes, retained: bool) -> None:
         try:
-            handler(topic, payload)
+            handler(topic, payload, retained)
         except Exception:  # one bad handler must not stop the others
             log.exception("%s: handler for %s failed", self.name, topic)
 

@@ -135,8 +135,10 @@ class PlayerDevice:
             p.stop()
         self._save()
 
-    def _on_message(self, topic: str, payload: bytes) -> None:
-        if topic == f"{self.base}/{SET}":
+    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if topic == f"{self.base}/{SET}" and retained:  # left on the broker: not a command
+            log.warning("%s: ignored a retained command on %s", self.id, topic)
+        elif topic == f"{self.base}/{SET}":
             try:
                 fields = decode_command(topic, payload)
             except DecodeError as exc:  # refused whole: nothing changes, the state says why

@@ -153,9 +153,11 @@ class SpeakerGateway:
     def state_message(self) -> Message:
         return self.speech.state_message()
 
-    def _on_message(self, topic: str, payload: bytes) -> None:
+    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if topic == f"{self.base}/{GET}":
             self._tasks.spawn(self._send([self.state_message()]), "state")
+        elif retained:  # a `say` left on the broker: never spoken (again)
+            log.warning("%s: ignored a retained announcement on %s", self.id, topic)
         elif topic == f"{self.base}/{SAY}":
             self._tasks.spawn(self._send(self.speech.take(topic, payload)), "answer")
 

@@ -82,6 +82,7 @@ class VlcPlayer:
         self._failed_item = False  # the last failure was one item's, not the whole media's
         self._asked_at = 0.0  # monotonic time of the last play request to libVLC
         self._suspect: float | None = None  # when a look first found it not playing
+        self._suspect_starts = 0  # `starts` at that look: an item begun since clears it
         self._started_at: float | None = None  # monotonic time the current item began
         self._delay = self.policy.first_delay
         self._restart: asyncio.Task[None] | None = None
@@ -177,10 +178,21 @@ class VlcPlayer:
         if self.error or self._player is None:
             return "stopped"
         state = self._player.get_state()
-        # Ended while looping is the moment between two items; a real stop is the watchdog's
-        # to declare (it sets `error`), so a report never says "stopped" for a boundary.
-        return "playing" if state in _PLAYING or (self.loop_list and state == vlc.State.Ended) \
-            else "stopped"
+        # A real stop is the watchdog's to declare (it sets `error`), so a report never says
+        # "stopped" for the moment between two items.
+        return "playing" if state in _PLAYING or self._between_items(state) else "stopped"
+
+    def _between_items(self, state: Any) -> bool:
+        """Whether libVLC's `state` is the moment between two items of the list: the one
+        ended ("ended", while looping or with more to come), the next one set and not yet
+        opening ("nothing special"; on a loaded machine the moment lasts). Only once an item
+        has begun since play()."""
+        if self._started_at is None:
+            return False
+        if state == vlc.State.NothingSpecial:
+            return True
+        more = self.loop_list or self._index + 1 < len(self._mrls)
+        return bool(state == vlc.State.Ended and more)
 
     def position(self) -> float:
         if self._player is None or self.playback == "stopped":
@@ -281,9 +293,12 @@ class VlcPlayer:
         # Events can be missed (a stream that just hangs); a look now and then catches that.
         while True:
             await asyncio.sleep(self.policy.check_every)
-            self._check()
+            self.check()
 
-    def _check(self) -> None:
+    def check(self) -> None:
+        """The watchdog's look (made every `check_every`, and on libVLC's "stopped"): a
+        player that should play and has not, at two looks SETTLE_S apart with no item begun
+        between them, has stopped; it is restarted (or, at a missed end, has ended)."""
         now = time.monotonic()
         if not self.policy.enabled or self.wanted != "playing" or self._restart is not None:
             self._suspect = None
@@ -292,8 +307,13 @@ class VlcPlayer:
         if state in _PLAYING or now - self._asked_at < OPEN_GRACE_S:
             self._suspect = None
             return
-        if self._suspect is None or now - self._suspect < SETTLE_S:
-            self._suspect = self._suspect or now  # maybe between two items: look again
+        if self._suspect is None or self.starts != self._suspect_starts:
+            # Maybe between two items: look again. Two looks at two boundaries, with items
+            # played between them, are no stop (with short clips on a loaded machine, looks
+            # seconds apart can both land on one).
+            self._suspect, self._suspect_starts = now, self.starts
+            return
+        if now - self._suspect < SETTLE_S:
             return
         self._suspect = None
         if state == vlc.State.Ended and not self.loop_list:
@@ -321,7 +341,7 @@ class VlcPlayer:
         elif name == "list_ended" and self.wanted == "playing" and not self.loop_list:
             self._ended()
         elif name == "stopped":
-            self._check()
+            self.check()
         self._emit("changed")
 
     def _ended(self) -> None:

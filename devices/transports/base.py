@@ -18,7 +18,11 @@ from devices.errors import DeviceError
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, bytes], None]
+# A handler gets (topic, payload, retained). `retained` is True for a message the broker
+# replayed from its store because vipctl (re)subscribed, False for a live publication (the
+# broker clears the flag on those, however they were sent: MQTT 3.1.1 §3.3.1.3). A retained
+# message is state, never an event: it may say how things are, never trigger anything.
+Handler = Callable[[str, bytes, bool], None]
 ConnectionListener = Callable[[bool], None]
 
 
@@ -95,10 +99,12 @@ class Connection(ABC):
     async def _run(self) -> None:
         """Connect, serve, and connect again, until `_closing`."""
 
-    def _call(self, handlers: Iterable[Handler], topic: str, payload: bytes) -> None:
+    def _call(
+        self, handlers: Iterable[Handler], topic: str, payload: bytes, retained: bool = False
+    ) -> None:
         for handler in handlers:
             try:
-                handler(topic, payload)
+                handler(topic, payload, retained)
             except Exception:  # one bad handler must not end the connection
                 log.exception("%s: handler for %s failed", self._name, topic)
 

@@ -13,19 +13,15 @@ import logging
 import random
 import socket
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiomqtt
 
 from devices.model import prefixed, unprefixed
-from devices.transports.base import Connection, TransportUnavailable
+from devices.transports.base import Connection, Handler, TransportUnavailable
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[str, bytes], None]
-ConnectionListener = Callable[[bool], None]
 
 # Reconnect backoff: full jitter between half and all of an exponentially growing delay, so
 # that many vipctl instances behind one broker restart do not reconnect in lockstep.
@@ -190,7 +186,7 @@ class MqttTransport(Connection):
                     attempt = 0
                     await self._on_connected(client)
                     async for message in client.messages:
-                        self._dispatch(str(message.topic), message.payload)
+                        self._dispatch(str(message.topic), message.payload, message.retain)
             except aiomqtt.MqttError as exc:
                 if self._closing:
                     return
@@ -233,7 +229,7 @@ class MqttTransport(Connection):
             batch = [(prefixed(prefix, f), COMMAND_QOS) for f in filters[i : i + 100]]
             await client.subscribe(batch)
 
-    def _dispatch(self, wire_topic: str, payload: object) -> None:
+    def _dispatch(self, wire_topic: str, payload: object, retained: bool) -> None:
         topic = unprefixed(self.settings.topic_prefix, wire_topic)
         if topic is None:
             return
@@ -242,4 +238,4 @@ class MqttTransport(Connection):
         for pattern, hs in self._wild.items():
             if aiomqtt.Topic(topic).matches(pattern):
                 handlers.extend(hs)
-        self._call(handlers, topic, data)
+        self._call(handlers, topic, data, retained)

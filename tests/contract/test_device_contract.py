@@ -163,7 +163,7 @@ async def make_rig(case: Case, broker: Mosquitto, prefix: str) -> AsyncIterator[
                          transport=transport, policy=Policy(), listener=events.append)
     device.attach()
     rig = Rig(case, sim, device, transport, events)
-    transport.subscribe(MARKER, lambda _, payload: rig.markers.append(payload))
+    transport.subscribe(MARKER, lambda _, payload, __: rig.markers.append(payload))
     await transport.start()
     await transport.wait_connected()
     try:

@@ -39,8 +39,8 @@ async def test_subscribe_publish_with_prefix(
 ) -> None:
     got: list[tuple[str, bytes]] = []
     transport = MqttTransport(settings(mosquitto, topic_prefix))
-    transport.subscribe("stat/lamp/POWER", lambda t, p: got.append((t, p)))
-    transport.subscribe("tele/+/LWT", lambda t, p: got.append((t, p)))
+    transport.subscribe("stat/lamp/POWER", lambda t, p, _: got.append((t, p)))
+    transport.subscribe("tele/+/LWT", lambda t, p, _: got.append((t, p)))
     await peer.subscribe(f"{topic_prefix}/cmnd/#")
     async with transport:
         await transport.wait_connected()
@@ -103,7 +103,7 @@ async def test_broker_restart_reconnects_and_replays_subscriptions(
 ) -> None:
     got: list[bytes] = []
     transport = MqttTransport(settings(own_mosquitto, topic_prefix))
-    transport.subscribe("stat/lamp/POWER", lambda t, p: got.append(p))
+    transport.subscribe("stat/lamp/POWER", lambda t, p, _: got.append(p))
     async with transport:
         await transport.wait_connected()
         own_mosquitto.stop()
@@ -124,12 +124,12 @@ async def test_a_failing_handler_does_not_stop_delivery(
 ) -> None:
     got: list[bytes] = []
 
-    def broken(topic: str, payload: bytes) -> None:
+    def broken(topic: str, payload: bytes, retained: bool) -> None:
         raise ValueError("boom")
 
     transport = MqttTransport(settings(mosquitto, topic_prefix))
     transport.subscribe("a", broken)
-    transport.subscribe("a", lambda t, p: got.append(p))
+    transport.subscribe("a", lambda t, p, _: got.append(p))
     async with transport:
         await transport.wait_connected()
         await peer.publish(f"{topic_prefix}/a", "1")

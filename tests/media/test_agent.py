@@ -149,6 +149,33 @@ async def test_an_agent_plays_its_last_command_again_when_it_starts(
         await agent.stop()
 
 
+async def test_an_agent_ignores_a_say_or_a_set_left_retained_on_the_broker(
+    tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str
+) -> None:
+    # Anyone's `mosquitto_pub -r` on a command topic: a retained message is state, never a
+    # command, so the agent (and every restart of it) must not act on it.
+    say = f"{topic_prefix}/vipctl/intercom/staff/say"
+    music_set = f"{topic_prefix}/vipctl/media/background_music/set"
+    agent = Agent(load_agent(agent_file(tmp_path, mosquitto, topic_prefix)))
+    async with aiomqtt.Client(mosquitto.host, mosquitto.port) as peer:
+        await peer.publish(say, '{"id": "old", "text": "王先生已到访"}', qos=1, retain=True)
+        await peer.publish(music_set, '{"playback": "playing", "media": "media/music", '
+                           '"loop": true, "volume": 5}', qos=1, retain=True)
+        await agent.start()
+        try:
+            speaker, music = agent.devices["staff_intercom"], agent.devices["background_music"]
+            # Live ones, sent after the agent subscribed, come after the retained ones.
+            await peer.publish(say, '{"id": "new", "text": "李女士已到访"}', qos=1)
+            await peer.publish(music_set, '{"volume": 40}', qos=1)
+            await eventually(lambda: speaker.spoken_texts() and music.player.volume == 40)
+            assert speaker.spoken_texts() == ["李女士已到访"]
+            assert music.player.playback == "stopped"
+        finally:
+            await agent.stop()
+            for topic in (say, music_set):
+                await peer.publish(topic, b"", qos=1, retain=True)
+
+
 def test_agent_file_errors_name_file_line_and_field(tmp_path: Path) -> None:
     path = tmp_path / "agent.yaml"
     path.write_text("""\

@@ -163,7 +163,7 @@ async def test_the_speaker_speaks_one_at_a_time_by_priority(
         # A re-sent id is answered, never said twice.
         answers: list[dict[str, Any]] = []
         intercom.transport.subscribe(f"{LOCAL_TOPIC}/event",
-                                     lambda _, p: answers.append(json.loads(p)))
+                                     lambda _, p, __: answers.append(json.loads(p)))
         await intercom.transport.publish(messages[0].topic, messages[0].payload)
         await eventually(lambda: [a for a in answers if a["id"] == "a0" and a.get("duplicate")])
         assert len(speaker.spoken) == 3

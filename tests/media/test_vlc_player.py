@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import vlc
 
 from devices.local.media_list import MediaError, resolve
 from devices.local.settings import KeepPlaying, PlayerEvent, VlcSettings
-from devices.local.vlc_player import VlcPlayer
+from devices.local.vlc_player import OPEN_GRACE_S, SETTLE_S, VlcPlayer
 from tests.media.clips import VolumeSink, tone, y4m
 from tests.waiting import eventually
 
@@ -47,6 +49,80 @@ async def test_music_loops_past_the_end_of_a_short_clip(
     assert [i.source for i in player.items()] == [str(tmp_path / "lobby" / "01.wav"),
                                                   str(tmp_path / "lobby" / "02.wav")]
     assert "failed" not in kinds(events)
+
+
+class Boundary:
+    """Holds libVLC at the moment between two items of a list: the list player has set the
+    next item on its media player ("nothing special") and not yet opened it. The hold is
+    libVLC's own MediaChanged callback waiting (on libVLC's thread, touching nothing of
+    libVLC), so the moment lasts as long as a test needs, as it may on a loaded machine."""
+
+    def __init__(self, player: VlcPlayer) -> None:
+        self.armed = threading.Event()
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self._manager = player.libvlc_player.event_manager()
+        self._manager.event_attach(vlc.EventType.MediaPlayerMediaChanged, self._changed)
+
+    def _changed(self, event: object) -> None:
+        if self.armed.is_set():
+            self.armed.clear()
+            self.holding.set()
+            self.release.wait(timeout=10)
+
+    async def hold(self) -> None:
+        """Wait for the next boundary and hold it."""
+        self.release.clear()
+        self.holding.clear()
+        self.armed.set()
+        await eventually(self.holding.is_set, what="the next item boundary")
+
+    def go_on(self) -> None:
+        self.armed.clear()
+        self.release.set()
+
+    def detach(self) -> None:
+        self.go_on()
+        self._manager.event_detach(vlc.EventType.MediaPlayerMediaChanged)
+
+
+async def test_the_moment_between_two_items_is_not_a_stop(tmp_path: Path) -> None:
+    # Issue 12: under load a looping list read "stopped" between two items (libVLC is
+    # "nothing special" there); the agent reported it, and P3's hold commanded the music
+    # again. And the watchdog took two looks at two different boundaries for one long stop:
+    # a restart of the playlist from its first item.
+    events: list[PlayerEvent] = []
+    # The watchdog looks only when told (check()), and never restarts during the test.
+    policy = KeepPlaying(first_delay=30, max_delay=30, check_every=3600)
+    player = VlcPlayer("music", settings=VlcSettings(dummy=True), root=tmp_path,
+                       keep_playing=policy, on_event=events.append)
+    player.start()
+    boundary = Boundary(player)
+    try:
+        tone(tmp_path / "lobby" / "01.wav", 0.2)
+        tone(tmp_path / "lobby" / "02.wav", 0.2, hz=660)
+        player.set_media("lobby")
+        player.set_loop(True)
+        player.play()
+        await asyncio.sleep(OPEN_GRACE_S)  # past the moment libVLC may take to open
+        await boundary.hold()
+        assert player.libvlc_player.get_state() == vlc.State.NothingSpecial
+        assert player.playback == "playing"
+        player.check()  # the watchdog looks at this boundary...
+        starts = player.starts
+        boundary.go_on()
+        await eventually(lambda: player.starts > starts, what="the next item begun")
+        await boundary.hold()
+        await asyncio.sleep(SETTLE_S)  # ...and at the next one, a settling time later
+        player.check()
+        assert player.playback == "playing"
+        assert player.error == "" and "failed" not in kinds(events)
+        boundary.go_on()
+        await eventually(lambda: player.starts > starts + 1)
+        assert player.restarts == 0
+    finally:
+        boundary.detach()
+        await player.close()
 
 
 async def test_without_loop_it_plays_once_and_stops(

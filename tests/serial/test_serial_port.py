@@ -45,7 +45,7 @@ class Heard:
         self.items: list[tuple[str, bytes]] = []
         self.links: list[bool] = []
         for f in filters:
-            port.subscribe(f, lambda t, p: self.items.append((t, p)))
+            port.subscribe(f, lambda t, p, _: self.items.append((t, p)))
         port.add_connection_listener(self.links.append)
 
     def topics(self) -> list[str]:
