@@ -17,10 +17,17 @@ class DeviceError(VipctlError):
     """Root of the device layer's exceptions."""
 
 
+# The longest reason a DecodeError keeps: reasons quote the bad value, and a device (or
+# anyone on the broker) can send a megabyte of it; the log gets one readable line.
+MAX_REASON = 300
+
+
 class DecodeError(DeviceError):
     """A device sent something that does not follow its convention."""
 
     def __init__(self, topic: str, reason: str, payload: bytes = b"") -> None:
+        if len(reason) > MAX_REASON:
+            reason = f"{reason[:MAX_REASON]}… ({len(reason):,} characters)"
         super().__init__(f"{topic}: {reason}")
         self.topic = topic
         self.reason = reason

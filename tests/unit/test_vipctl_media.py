@@ -170,6 +170,8 @@ GARBAGE = [
     b'{"position": -1}',
     b"[" * 30_000 + b"]" * 30_000,  # deep nesting under the size limit
     b'{"media": "' + b"x" * (1024 * 1024) + b'"}',
+    b'{"error": ' + b"1" * 60_000 + b"}",  # a 60 kB number where a text belongs
+    b'{"volume": "' + b"v" * 60_000 + b'"}',
 ]
 
 
@@ -181,6 +183,7 @@ def test_garbage_state_is_a_decode_error_naming_the_topic(
         codec.decode(STATE_TOPIC, payload)
     assert err.value.topic == STATE_TOPIC
     assert len(err.value.payload) <= 256  # a 1 MB garbage is not kept whole
+    assert len(str(err.value)) < 400  # nor quoted whole in the log line
 
 
 def test_unknown_state_fields_are_ignored_and_partial_states_are_usable(
