@@ -58,7 +58,10 @@ function renderButtons() {
     if (!canAct()) reason = t("why.role");
     else if (info && !info.available) {
       reason = t(`why.${info.code}`, { at: info.done_at || "", guest: info.guest || "" });
-    } else if (info && info.guest) reason = info.guest;
+    } else if (info && info.guest) {
+      // An arrival long before the booking: the press will ask first; say so beforehand.
+      reason = info.confirm ? t("why.confirm", { guest: info.guest }) : info.guest;
+    }
     button.disabled = !canAct() || !info || !info.available;
     why.textContent = reason;
     button.title = reason;
