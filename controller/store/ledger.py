@@ -104,6 +104,16 @@ class StepLedger:
         self._db.defer(lambda session: session.execute(_MARK, {
             "v": visit_id, "k": key, "result": result, "result_at": at}))
 
+    def forget(self, visit_id: str, key: str) -> None:
+        """Drop a claim a crashed process left without a result, so the step runs again.
+        Only for steps that may run twice (the restore and the no-show: releasing claims
+        twice changes nothing), never for anything that speaks."""
+        self._keys(visit_id).discard(key)
+        with self._db.write() as session:
+            session.execute(_STEPS.delete().where(_STEPS.c.visit_id == visit_id,
+                                                  _STEPS.c.key == key,
+                                                  _STEPS.c.result.is_(None)))
+
     def done(self, visit_id: str) -> set[str]:
         """Every key claimed for the visit, finished or not."""
         return set(self._keys(visit_id))
