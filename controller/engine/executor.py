@@ -145,7 +145,6 @@ class Executor:
         for layer in layers:
             for device_id, state in self.claims.release(layer, reported=reported).items():
                 changes.setdefault(device_id, {}).update(state)
-        self._save(defer=defer_save)
         by_device = {d.id: dict(state) for target, state in (fallback or {}).items()
                      for d in self.registry.resolve(target)}
         unknown: dict[str, list[str]] = {}
@@ -165,6 +164,11 @@ class Executor:
             for device_id, state in changes.items()
         ]
         results = await asyncio.gather(*jobs)
+        # Saved once the devices are back, not before: killed in between, the restart still
+        # finds the layers and what lies under them, and the restore, run again (see
+        # Engine._interrupted), sets the devices back. Saved first, it found nothing to
+        # release and left the lights and the video on.
+        self._save(defer=defer_save)
         return len(results), unknown
 
     async def _set_back(self, device: Device, wanted: dict[str, StateValue], *,

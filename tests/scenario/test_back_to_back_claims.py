@@ -1,10 +1,14 @@
-"""A visit's holds beginning while the last visit's restore is still on its way (found by the
-chaos campaign): back-to-back bookings do exactly this, since the next guest's lights are
-held from start-5m and the last guest's restore comes at departure+5m or the booked end.
+"""Restores and claims while the devices are still on their way (found by the chaos
+campaign).
 
-The new claim took the device's report as what to go back to, and the report still said
-"on" (the restore's "off" not yet confirmed): its own restore then left the lights on, and
-every visit after it did the same.
+A visit's holds beginning while the last visit's restore is on its way: back-to-back
+bookings do exactly this (the next guest's lights are held from start-5m, the last guest's
+restore comes at departure+5m or the booked end). The new claim took the device's report as
+what to go back to, and the report still said "on": its own restore then left the lights
+on, and every visit after it did the same.
+
+A restore killed while its commands waited for confirmation: it had saved the claims
+without the visit already, so the restore run again at start-up found nothing to release.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from controller.engine.executor import CLAIMS_KEY
 from tests.broker import Mosquitto
 from tests.scenario.rig import site_rig
 from tests.waiting import eventually
@@ -46,3 +51,29 @@ async def test_a_claim_made_during_a_restore_goes_back_to_off(
         await eventually(lambda: lights.state["power"] is False
                          and not lights.answering)
         assert rig.daemon.registry["hall_lights"].state["power"] is False
+
+
+async def test_a_restore_is_saved_only_once_the_devices_are_back(
+    tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str
+) -> None:
+    """Killed while a restore's commands wait for their confirmations, the daemon must
+    find the visit's claims at start-up, so that the restore run again sets devices back."""
+    async with site_rig(tmp_path, mosquitto, topic_prefix,
+                        initial={"hall_lights": {"power": False}}) as rig:
+        executor, db = rig.daemon.executor, rig.daemon.db
+        lights = rig.sims["hall_lights"]
+        await executor.apply("visit:a", 50, "hall_lights", {"power": True}, hold=True,
+                             visit_id=None, step="test")
+        lights.faults.reply_delay = REPLY_DELAY_S
+
+        def saved_layers() -> set[str]:
+            db.flush_deferred()
+            saved = db.load_value(CLAIMS_KEY) or {}
+            return {c["layer"] for c in saved.get("claims", [])}
+
+        restoring = asyncio.create_task(executor.release(
+            ["visit:a"], visit_id=None, step="restore", defer_save=True))
+        await eventually(lambda: lights.state["power"] is False)  # sent, not yet confirmed
+        assert "visit:a" in saved_layers()
+        await restoring
+        assert "visit:a" not in saved_layers()
