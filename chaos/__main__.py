@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("chaos/results.json"),
                         help="where the JSON goes (default: chaos/results.json)")
     args = parser.parse_args(argv)
+    # A SIGTERM ends the run as Ctrl-C does, through every `finally`: the daemon and the
+    # broker it started are stopped, not left running on their own.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     names = [n for n in args.only.split(",") if n] or [n for n, _ in PARTS]
     unknown = set(names) - {n for n, _ in PARTS}
     if unknown:

@@ -80,7 +80,7 @@ async def campaign(work: Path, config: CampaignConfig) -> dict[str, Any]:
     violations += checker.check_end(devices, EVERYDAY)
     violations += [checker.Violation("press", p.visit, f"{t} never taken")
                    for p in presses for t in p.given_up]
-    return summarise(config, booked, faults, presses, db, violations, notes, on_wire,
+    return summarise(config, booked, faults, presses, db, violations, notes, spoken,
                      wall=time.monotonic() - began, daemon_starts=rig.daemon_starts)
 
 
@@ -114,7 +114,7 @@ async def quiet(rig: Rig, booked: list[Booked]) -> None:
 def summarise(config: CampaignConfig, booked: list[Booked], faults: list[FaultRecord],
               presses: list[PressLog], db: checker.Database,
               violations: list[checker.Violation], notes: list[str],
-              on_wire: Counter[str], *, wall: float, daemon_starts: int) -> dict[str, Any]:
+              spoken: Counter[str], *, wall: float, daemon_starts: int) -> dict[str, Any]:
     injected = [f for f in faults if f.injected]
     skipped = sum(1 for (_, key), r in db.steps.items() if r == "skipped-late"
                   and not key.startswith(("hold:", "restore", "no-show")))
@@ -133,9 +133,8 @@ def summarise(config: CampaignConfig, booked: list[Booked], faults: list[FaultRe
             "faults": len(injected),
             "broker_kills": sum(1 for f in injected if f.kind == "broker-kill"),
             "kills_in_window": sum(1 for f in injected if f.detail.get("press_lost")),
-            "played": sum(on_wire.values()),
-            "reported_failed": sum(1 for k, _, _, r in db.events
-                                   if k == "announcement" and r == "failed"),
+            "played": sum(spoken.values()),  # by the loudspeaker's own count
+            "reported_failed": len(db.failed_announcements()),
             "skipped": skipped,
             "repeated_presses": sum(n - 1 for p in presses for n in p.presses.values()),
         },

@@ -75,6 +75,14 @@ class Database:
                    and ((k == "announcement" and r == "failed") or k == "alert")
                    for k, v, d, r in self.events)
 
+    def failed_announcements(self) -> set[str]:
+        """Ids of announcements reported failed: by their event, or by an alert naming them."""
+        out: set[str] = set()
+        for k, _, d, r in self.events:
+            if (k == "announcement" and r == "failed") or k == "alert":
+                out.update(str(i) for i in (d.get("id"), *d.get("ids", ())) if i)
+        return out
+
     def skip_logged(self, visit_id: str, cue_id: str) -> bool:
         return any(k == "cue" and v == visit_id and r == "skipped" and d.get("cue") == cue_id
                    for k, v, d, r in self.events)

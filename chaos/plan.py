@@ -94,10 +94,19 @@ def schedule(config: CampaignConfig) -> list[PlannedFault]:
             trigger = rng.choice(TRIGGERS)
             faults.append(PlannedFault(i, kind, -0.5, duration, trigger))
             continue
-        # Anywhere from the preparation's first cue to the departure, but over before the
-        # booked end with time to spare: presses a dead link swallows are pressed again,
-        # and a guest kept out past the end by the campaign's own geometry is a no-show.
-        low, high = -0.9 * config.lead_s, min(1.5, config.duration_s - RECEIVE_S - duration)
-        offset = rng.uniform(low, max(low, high))
-        faults.append(PlannedFault(i, kind, offset, duration, seed=rng.randrange(2**32)))
+        faults.append(PlannedFault(i, kind, offset_for(config, duration, rng), duration,
+                                   seed=rng.randrange(2**32)))
     return faults
+
+
+def offset_for(config: CampaignConfig, duration: float, rng: random.Random) -> float:
+    """Anywhere from the preparation's first cue to the departure, but over early enough
+    that the presses a fault swallowed, made again, still fall in the visit's first half
+    of the spacing: later, the arrival press goes to the next visit, whose start is nearer
+    (Engine.target_for; README, "Reliability"), and the guest becomes a no-show. A long
+    fault may begin in the last visit's tail instead, after its restore."""
+    latest_end = min(1.5, config.duration_s - RECEIVE_S, config.spacing_s / 2 - 1.0)
+    low, high = -0.9 * config.lead_s, latest_end - duration
+    if high < low:
+        low = max(high, -(config.spacing_s - RECEIVE_S))
+    return rng.uniform(low, max(low, high))
