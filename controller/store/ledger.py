@@ -104,6 +104,14 @@ class StepLedger:
         self._db.defer(lambda session: session.execute(_MARK, {
             "v": visit_id, "k": key, "result": result, "result_at": at}))
 
+    def unfinished(self) -> list[tuple[str, str]]:
+        """(visit id, key) of every step claimed and never marked: at start-up, what the
+        previous process was doing when it died."""
+        with self._db.read() as session:
+            rows = session.execute(select(StepRow.visit_id, StepRow.key).where(
+                StepRow.result.is_(None)).order_by(StepRow.id))
+            return [(v, k) for v, k in rows]
+
     def forget(self, visit_id: str, key: str) -> None:
         """Drop a claim a crashed process left without a result, so the step runs again.
         Only for steps that may run twice (the restore and the no-show: releasing claims
