@@ -119,9 +119,17 @@ async def daemon_kill_commit(rig: Rig, f: PlannedFault, visit_id: str) -> FaultR
     record = FaultRecord(f.kind, f.visit, f.trigger)
     mark = 0
 
+    def first_say(seen: Seen) -> bool:
+        """A press's announcement going out, not the intercom being asked again for one
+        (a re-send after a lost confirmation is not in the commit window)."""
+        if seen.topic != SAY_TOPIC or wanted not in seen.payload:
+            return False
+        said = json.loads(seen.payload)["id"]
+        return not any(m.topic == SAY_TOPIC and said in m.payload for m in recorder.since(0))
+
     def hook(seen: Seen) -> None:  # the recorder's thread
         nonlocal mark
-        if seen.topic == SAY_TOPIC and wanted in seen.payload and not fired.is_set():
+        if not fired.is_set() and first_say(seen):
             rig.sigkill_now()
             record.started = time.monotonic()
             mark = recorder.count()
