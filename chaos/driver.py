@@ -28,6 +28,7 @@ GAP_S = 0.3  # between one press taken and the next
 TAKEN_WAIT_S = 1.0  # how long a press may take to show in the database before it is repeated
 GIVE_UP_S = 60.0  # a press never taken in this long: the visit is left for the checker
 POLL_S = 0.02
+PRESS_TIMEOUT_S = 1.0  # a press not even sent by then is made again
 ACTIONS = {"arrival": "single", "show_flat": "double", "departure": "hold"}
 OVER = {"done", "no_show", "cancelled"}  # nothing left to press for
 
@@ -71,9 +72,10 @@ async def press_until_taken(rig: Rig, visit_id: str, trigger: str, action: str,
     deadline = time.monotonic() + GIVE_UP_S
     while time.monotonic() < deadline:
         try:
-            await button.press(action)
+            # A QoS 1 publish whose broker dies before the PUBACK never returns: bounded.
+            await asyncio.wait_for(button.press(action), PRESS_TIMEOUT_S)
             record.presses[trigger] = record.presses.get(trigger, 0) + 1
-        except (RuntimeError, aiomqtt.MqttError):  # not connected: the broker restarting
+        except (RuntimeError, aiomqtt.MqttError, TimeoutError):  # the broker restarting
             await asyncio.sleep(0.1)
             continue
         waited = time.monotonic() + TAKEN_WAIT_S
