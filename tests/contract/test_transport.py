@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 
@@ -144,10 +145,12 @@ async def test_a_link_lost_before_the_connack_is_retried_at_once(peer_does: str)
     down) or answers nothing (a half-open link, found by paho's keepalive): the connect
     fails within a second or two and is tried again, instead of waiting aiomqtt's 10 s."""
     accepted: list[float] = []
+    writers: list[asyncio.StreamWriter] = []
     loop = asyncio.get_running_loop()
 
     async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         accepted.append(loop.time())
+        writers.append(writer)
         if peer_does == "closes":
             writer.close()
             return
@@ -159,5 +162,9 @@ async def test_a_link_lost_before_the_connack_is_retried_at_once(peer_does: str)
     transport = MqttTransport(MqttSettings(host="127.0.0.1", port=port, keepalive=1))
     async with server, transport:
         await eventually(lambda: len(accepted) >= 3, timeout=8)
+    for writer in writers:  # the peer's ends, closed before the loop is
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
     # Three attempts in well under one 10 s connect timeout.
     assert accepted[2] - accepted[0] < 6
