@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import socket
 import time
 from abc import ABC, abstractmethod
@@ -46,6 +47,14 @@ class Faults:
     ignore_commands: bool = False  # record commands but neither act nor answer
     reply_delay: float = 0.0  # seconds between a command and the answer
     wrong_state: dict[str, StateValue] = field(default_factory=dict)  # reported over the truth
+    # The probability that a command is lost on the way (radio noise, a busy bridge): the
+    # device never sees it. Drawn from `rng`, which a campaign seeds to replay a run.
+    drop_commands: float = 0.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def dropped(self) -> bool:
+        """Whether this command is lost (a draw only when the knob is on)."""
+        return self.drop_commands > 0 and self.rng.random() < self.drop_commands
 
 
 class SimulatedDevice(ABC):
@@ -67,6 +76,7 @@ class SimulatedDevice(ABC):
         self.client_id = client_id or f"sim-{device_id}"
         self.state: dict[str, StateValue] = {}
         self.received: list[Received] = []
+        self.lost = 0  # commands the drop_commands fault lost before the device saw them
         self.faults = Faults()
         self.connected = asyncio.Event()
         self._client: aiomqtt.Client | None = None
@@ -200,6 +210,9 @@ class SimulatedDevice(ABC):
     def _on_message(self, wire_topic: str, payload: bytes) -> None:
         topic = unprefixed(self.prefix, wire_topic)
         if topic is None:
+            return
+        if self.faults.dropped():
+            self.lost += 1
             return
         self.received.append(
             Received(time.monotonic(), topic, payload.decode("utf-8", errors="replace"))

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import time
 import tty
 from abc import ABC, abstractmethod
@@ -200,6 +201,14 @@ class SerialFaults:
     reply_delay: float = 0.0  # seconds between a request and its reply
     garble: bool = False  # replies arrive with their middle bytes corrupted
     wrong_state: dict[str, StateValue] = field(default_factory=dict)  # reported over the truth
+    # The probability that a request is lost on the line (noise on a long RS-485 run): the
+    # device never reads it. Drawn from `rng`, which a campaign seeds to replay a run.
+    drop_commands: float = 0.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def dropped(self) -> bool:
+        """Whether these bytes are lost (a draw only when the knob is on)."""
+        return self.drop_commands > 0 and self.rng.random() < self.drop_commands
 
 
 class SerialSimulator(ABC):
@@ -210,6 +219,7 @@ class SerialSimulator(ABC):
         self.link = link
         self.faults = SerialFaults()
         self.received: list[Received] = []
+        self.lost = 0  # writes the drop_commands fault lost before the device read them
         # What went wrong inside the simulator (a bug): stop() raises it, failing the test.
         self.crashes: list[BaseException] = []
         self._pending = TaskSet(f"sim:{name}", on_crash=self._crashed, logger=log)
@@ -260,6 +270,9 @@ class SerialSimulator(ABC):
         """Bytes from vipctl; answer with `answer()`."""
 
     def _on_data(self, data: bytes) -> None:
+        if self.faults.dropped():
+            self.lost += 1
+            return
         try:
             self.feed(data)
         except Exception as exc:  # it lives on, like the device would, but the test fails

@@ -29,7 +29,7 @@ from controller.store.ledger import StepLedger
 from controller.store.requests import VisitRequest
 from controller.store.visits import FREE, OPEN, IllegalTransition, Visit, VisitStatus
 from scenes.model import Scene
-from scenes.timeline import lateness_decision, plan, plan_holds, restore_time
+from scenes.timeline import announcements, lateness_decision, plan, plan_holds, restore_time
 from scenes.timeline import preparation as preparation_cues
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ ARRIVAL_CONFIRM_AHEAD = timedelta(hours=1)
 # (bench/: 10,000 visits took 86 s). The database stays the truth either way.
 HORIZON = timedelta(hours=24)
 HORIZON_SWEEP = timedelta(hours=1)
+# Steps run again when a crash cut them short (Engine._interrupted says why).
+RERUN_AFTER_CRASH = frozenset({"restore", "no-show"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +106,12 @@ class Engine:
         for entry in self.scene.baseline:
             await self.executor.baseline(entry.target, entry.state.as_state())
         self._reach = self._horizon()
+        closed = self._interrupted()
         for visit in self.open_visits(until=self._reach):
             await self.reconcile(visit)
+        for visit_id in closed:  # a no-show or cancelled visit's restore, cut short
+            self._tasks.spawn(self.steps.restore(visit_id, why="interrupted"),
+                              f"{visit_id}|restore")
         self.timers.every(HORIZON_SWEEP.total_seconds(), self.sweep, "vipctl:horizon")
         self._tasks.spawn(self._reassert_when_heard(), "reassert")
 
@@ -115,6 +121,34 @@ class Engine:
         offsets += [h.start.offset for h in self.scene.holds if h.start.anchor == "start"]
         lead = max([timedelta(0), *(-offset for offset in offsets)]) / self.speed
         return self.now() + HORIZON + lead
+
+    def _interrupted(self) -> list[str]:
+        """Steps the previous process claimed and never finished (it was killed mid-step),
+        of any visit: one already over may still have had words waiting on the intercom.
+
+        The restore and the no-show run again: they only release claims, and a visit whose
+        restore was cut short would stay half-way for good (departing, its lights held on);
+        an open visit's reconcile runs them, and the restores of visits already closed are
+        returned. Any other step is not repeated, for it may have spoken already; it is
+        marked failed and an alert says so, naming its announcements: one queued on the
+        intercom when the process died was lost, and must not be lost silently."""
+        closed = []
+        for visit_id, key in self.ledger.unfinished():
+            visit = self.book.get(visit_id)
+            if key in RERUN_AFTER_CRASH:
+                self.ledger.forget(visit_id, key)
+                if key == "restore" and visit.status in FREE:
+                    closed.append(visit_id)
+                continue
+            self.ledger.mark(visit_id, key, "failed")
+            cue = next((c for c in self.scene.cues if c.id == key), None)
+            ids = [] if cue is None else [
+                a.id for _, a in announcements(self.scene, cue, self.guest(visit), key=visit_id)]
+            self.events.append("alert", visit_id=visit_id, detail={
+                "step": key, "ids": ids,
+                "message": "interrupted by a restart: not repeated; its announcements may "
+                           "not have been said"}, result="failed")
+        return closed
 
     async def sweep(self) -> None:
         """Schedule the visits that have come within reach since the last sweep."""

@@ -47,6 +47,9 @@ class Executor:
         saved = db.load_value(CLAIMS_KEY)
         self.claims = ClaimTable.from_dict(saved) if saved else ClaimTable()
         self._reasserting: set[str] = set()
+        # What a release is bringing each device back to while its command is in flight:
+        # a claim made meanwhile takes it as the floor, not the report it is replacing.
+        self._settling: dict[str, dict[str, StateValue]] = {}
         self._tasks = TaskSet("executor", logger=log)
         for device in registry.devices.values():
             device.add_listener(self._on_device_event)
@@ -87,7 +90,11 @@ class Executor:
         if waiting:  # (no gather, no loop turn, when all have: the usual case)
             await asyncio.gather(*(d.wait_reported(d.policy.confirm_timeout) for d in waiting))
         for device in devices:
-            self.claims.claim(layer, priority, device.id, state, reported=device.state, hold=hold)
+            # Just after a restore the device may still report what it is being taken away
+            # from (the next visit's holds can begin as the last one's restore goes out):
+            # that stale report must not become what this claim's release goes back to.
+            now = {**device.state, **self._settling.get(device.id, {})}
+            self.claims.claim(layer, priority, device.id, state, reported=now, hold=hold)
         self._save()
         return await self._converge(devices, state, visit_id=visit_id, step=step)
 
@@ -138,7 +145,6 @@ class Executor:
         for layer in layers:
             for device_id, state in self.claims.release(layer, reported=reported).items():
                 changes.setdefault(device_id, {}).update(state)
-        self._save(defer=defer_save)
         by_device = {d.id: dict(state) for target, state in (fallback or {}).items()
                      for d in self.registry.resolve(target)}
         unknown: dict[str, list[str]] = {}
@@ -151,12 +157,32 @@ class Executor:
                     changes.setdefault(device_id, {})[attribute] = by_device[device_id][attribute]
                 else:
                     unknown.setdefault(device_id, []).append(attribute)
+        for device_id, state in changes.items():
+            self._settling.setdefault(device_id, {}).update(state)
         jobs = [
-            self._command(self.registry[device_id], dict(state), visit_id=visit_id, step=step)
+            self._set_back(self.registry[device_id], dict(state), visit_id=visit_id, step=step)
             for device_id, state in changes.items()
         ]
         results = await asyncio.gather(*jobs)
+        # Saved once the devices are back, not before: killed in between, the restart still
+        # finds the layers and what lies under them, and the restore, run again (see
+        # Engine._interrupted), sets the devices back. Saved first, it found nothing to
+        # release and left the lights and the video on.
+        self._save(defer=defer_save)
         return len(results), unknown
+
+    async def _set_back(self, device: Device, wanted: dict[str, StateValue], *,
+                        visit_id: str | None, step: str) -> CommandResult:
+        """A release's command; until it ends, the device counts as being `wanted`."""
+        try:
+            return await self._command(device, wanted, visit_id=visit_id, step=step)
+        finally:
+            settling = self._settling.get(device.id, {})
+            for attribute, value in wanted.items():
+                if settling.get(attribute) == value:
+                    del settling[attribute]
+            if not settling:
+                self._settling.pop(device.id, None)
 
     async def baseline(self, target: str, state: State) -> None:
         """The site's everyday state (P3 music): held always, outside visits too."""

@@ -108,6 +108,24 @@ class StepLedger:
         self._db.defer(lambda session: session.execute(_MARK, {
             "v": visit_id, "k": key, "result": result, "result_at": at}))
 
+    def unfinished(self) -> list[tuple[str, str]]:
+        """(visit id, key) of every step claimed and never marked: at start-up, what the
+        previous process was doing when it died."""
+        with self._db.read() as session:
+            rows = session.execute(select(StepRow.visit_id, StepRow.key).where(
+                StepRow.result.is_(None)).order_by(StepRow.id))
+            return [(v, k) for v, k in rows]
+
+    def forget(self, visit_id: str, key: str) -> None:
+        """Drop a claim a crashed process left without a result, so the step runs again.
+        Only for steps that may run twice (the restore and the no-show: releasing claims
+        twice changes nothing), never for anything that speaks."""
+        self._keys(visit_id).discard(key)
+        with self._db.write() as session:
+            session.execute(_STEPS.delete().where(_STEPS.c.visit_id == visit_id,
+                                                  _STEPS.c.key == key,
+                                                  _STEPS.c.result.is_(None)))
+
     def done(self, visit_id: str) -> set[str]:
         """Every key claimed for the visit, finished or not."""
         return set(self._keys(visit_id))

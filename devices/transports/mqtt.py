@@ -64,6 +64,22 @@ class PromptClient(aiomqtt.Client):
                 return
         super()._on_socket_register_write(client, userdata, sock)
 
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any,
+                       properties: Any = None) -> None:
+        """A link lost before the broker's CONNACK fails the connect now.
+
+        aiomqtt ignores such a disconnection, so the connect waited out its whole timeout
+        (10 s) for an answer that could no longer come: the daemon stayed off the broker for
+        10 s after a broker restart behind a proxy or load balancer (accepted, then closed),
+        or after a half-open link (paho gives up at the keepalive), and the held devices
+        with it (the chaos campaign, README "Reliability").
+        """
+        if not self._connected.done():
+            self._connected.set_exception(
+                aiomqtt.MqttCodeError(reason_code, "Disconnected before the CONNACK"))
+            return
+        super()._on_disconnect(client, userdata, flags, reason_code, properties)
+
 
 @dataclass(frozen=True, slots=True)
 class MqttSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 
@@ -136,3 +137,34 @@ async def test_a_failing_handler_does_not_stop_delivery(
         await peer.publish(f"{topic_prefix}/a", "2")
         await eventually(lambda: len(got) >= 2)
     assert got == [b"1", b"2"]
+
+
+@pytest.mark.parametrize("peer_does", ["closes", "says nothing"])
+async def test_a_link_lost_before_the_connack_is_retried_at_once(peer_does: str) -> None:
+    """A peer that takes the TCP connection and then closes it (a proxy whose broker is
+    down) or answers nothing (a half-open link, found by paho's keepalive): the connect
+    fails within a second or two and is tried again, instead of waiting aiomqtt's 10 s."""
+    accepted: list[float] = []
+    writers: list[asyncio.StreamWriter] = []
+    loop = asyncio.get_running_loop()
+
+    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(loop.time())
+        writers.append(writer)
+        if peer_does == "closes":
+            writer.close()
+            return
+        await reader.read()  # until the client gives up and closes
+        writer.close()
+
+    server = await asyncio.start_server(peer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = MqttTransport(MqttSettings(host="127.0.0.1", port=port, keepalive=1))
+    async with server, transport:
+        await eventually(lambda: len(accepted) >= 3, timeout=8)
+    for writer in writers:  # the peer's ends, closed before the loop is
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    # Three attempts in well under one 10 s connect timeout.
+    assert accepted[2] - accepted[0] < 6
