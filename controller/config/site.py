@@ -46,6 +46,9 @@ ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MQTT_PORT, MQTTS_PORT = 1883, 8883
 # The database when none is configured: an SQLite file next to the site file.
 DEFAULT_DATABASE_URL = "sqlite:///vipctl.db"
+# A site file without `site.id` is one site on its own SQLite file (as every site was before
+# ids): its rows carry this id. A shared database or head office needs a real one.
+DEFAULT_SITE_ID = "site"
 
 
 def _check_id(value: str) -> str:
@@ -103,6 +106,9 @@ class _Section(BaseModel):
 
 
 class SiteInfo(_Section):
+    # The site's id in the database it may share with other sites, and in its topics
+    # to head office (vipctl/<id>/...): the same rule as device ids.
+    id: Id = DEFAULT_SITE_ID
     name: DisplayName
     timezone: Annotated[str, AfterValidator(_check_timezone)]  # IANA, e.g. Asia/Shanghai
 
@@ -219,6 +225,15 @@ class SiteConfig(_Section):
         if problems:
             raise FieldError.many(problems)
         return config
+
+    @model_validator(mode="after")
+    def _shared_database_needs_an_id(self) -> SiteConfig:
+        if "id" not in self.site.model_fields_set \
+                and make_url(self.database.url).get_backend_name() != "sqlite":
+            raise FieldError("required when the database is not a file of this site's own "
+                             "(sites sharing a database tell their rows apart by it)",
+                             at=("site", "id"))
+        return self
 
     @model_validator(mode="after")
     def _devices_fit_together(self) -> SiteConfig:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.config.site import load_site
+from controller.config.site import DEFAULT_SITE_ID, load_site
 from devices.config import CommandPolicy
 from devices.errors import UnknownTarget
 from devices.model import KINDS
@@ -128,7 +128,8 @@ def test_secrets_never_appear_in_repr_or_str(
     monkeypatch.setenv("VIPCTL_TEST_USER", "user-7f3a")
     monkeypatch.setenv("VIPCTL_TEST_PASSWORD", "pw-9c1e")
     (tmp_path / "d").mkdir()
-    head = HEAD.replace("devices:", """\
+    head = HEAD.replace("  name: 测试案场", "  id: test_site\n  name: 测试案场").replace(
+        "devices:", """\
   username_env: VIPCTL_TEST_USER
   password_env: VIPCTL_TEST_PASSWORD
 database:
@@ -142,3 +143,20 @@ devices:""")
                  config.database.display_url):
         for secret in ("user-7f3a", "pw-9c1e", "dbpw-51b2"):
             assert secret not in text
+
+
+def test_site_id_defaults_on_its_own_sqlite_file_and_is_required_on_a_shared_database(
+    tmp_path: Path,
+) -> None:
+    assert load_site(write(tmp_path, HEAD + LIGHT)).site.id == DEFAULT_SITE_ID
+    shared = HEAD.replace("devices:", "database:\n  url: postgresql+psycopg://db/vipctl\n"
+                                      "devices:")
+    assert problems(write(tmp_path, shared + LIGHT)) == [
+        f"{tmp_path / 'site.yaml'}:1: site.id: required when the database is not a file of "
+        "this site's own (sites sharing a database tell their rows apart by it)"]
+    named = shared.replace("  name: 测试案场", "  id: binjiang_1\n  name: 测试案场")
+    assert load_site(write(tmp_path, named + LIGHT)).site.id == "binjiang_1"
+    bad = HEAD.replace("  name: 测试案场", "  id: Binjiang-1\n  name: 测试案场")
+    assert problems(write(tmp_path, bad + LIGHT)) == [
+        f"{tmp_path / 'site.yaml'}:2: site.id: 'Binjiang-1' is not a valid id (lower-case "
+        "letters, digits and _, starting with a letter)"]
