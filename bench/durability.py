@@ -33,7 +33,8 @@ def _visit(db: Database) -> str:
     now = datetime.now(UTC)
     with db.write() as session:
         session.execute(insert(VisitRow).values(
-            id="v-bench", surname="王", honorific="先生", party_size=1, start=now, end=now,
+            id="v-bench", site_id=db.site_id, surname="王", honorific="先生", party_size=1,
+            start=now, end=now,
             status="preparing", created_at=now, updated_at=now, source="bench"))
     return "v-bench"
 
@@ -63,15 +64,18 @@ def main() -> None:
         now = datetime.now(UTC)
 
         def claim(session: Session, i: int) -> None:
-            session.execute(insert(StepRow).values(visit_id=visit, key=f"c{i}", claimed_at=now))
+            session.execute(insert(StepRow).values(site_id=db.site_id, visit_id=visit, key=f"c{i}",
+                                                   claimed_at=now))
 
         def press(session: Session, i: int) -> None:
             session.execute(update(VisitRow).where(VisitRow.id == visit).values(updated_at=now))
-            session.execute(insert(VisitStatusRow).values(visit_id=visit, status="arrived",
-                                                          at=now))
-            session.execute(insert(StepRow).values(visit_id=visit, key=f"p{i}", claimed_at=now))
-            session.execute(insert(EventRow).values(at=now, kind="trigger", visit_id=visit,
-                                                    detail={}, result="ok"))
+            site = db.site_id
+            session.execute(insert(VisitStatusRow).values(site_id=site, visit_id=visit,
+                                                          status="arrived", at=now))
+            session.execute(insert(StepRow).values(site_id=site, visit_id=visit, key=f"p{i}",
+                                                   claimed_at=now))
+            session.execute(insert(EventRow).values(site_id=site, at=now, kind="trigger",
+                                                    visit_id=visit, detail={}, result="ok"))
 
         print(f"SQLite file in {folder}, {args.n} commits of each kind and level")
         for name, write in (("claim", claim), ("press", press)):

@@ -86,7 +86,7 @@ def held_states(site_path: Path) -> dict[str, dict[str, StateValue]]:
 async def scenario(site_path: Path, work: Path, config: RecoveryConfig) -> list[float]:
     site = load_site(site_path)
     held = held_states(site_path)
-    db = open_database(site.database.url)
+    db = open_database(site.database.url, site.site.id)
     book = VisitBook(db, tz=site.site.tz, teardown=teardown_of(load_scene()) / config.speed)
     start = datetime.now(site.site.tz) + timedelta(seconds=config.lead)
     book.book(VisitRequest.model_validate({"surname": "王", "honorific": "先生",

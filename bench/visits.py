@@ -46,23 +46,25 @@ def visit_id(i: int) -> str:
 
 
 def insert_visits(db: Database, visits: Sequence[Planned]) -> None:
-    now = datetime.now(UTC)
+    now, site = datetime.now(UTC), db.site_id
     for i in range(0, len(visits), BATCH):
         chunk = visits[i : i + BATCH]
         rows, history, steps = [], [], []
         for v in chunk:
             rows.append({
-                "id": v.id, "surname": v.surname, "honorific": v.honorific, "full_name": None,
+                "id": v.id, "site_id": site, "surname": v.surname, "honorific": v.honorific,
+                "full_name": None,
                 "title": None, "party_size": 1, "car_plate": None, "start": v.start,
                 "end": v.start + v.duration, "notes": None, "status": v.status.value,
                 "source": "bench", "cancel_reason": None, "created_at": now, "updated_at": now,
             })
             for n, status in enumerate(PATH[v.status]):
                 at = min(now, v.start) + timedelta(seconds=n)
-                history.append({"visit_id": v.id, "status": status.value, "at": at})
+                history.append({"site_id": site, "visit_id": v.id, "status": status.value,
+                                "at": at})
             for key in v.steps:
-                steps.append({"visit_id": v.id, "key": key, "claimed_at": v.start,
-                              "result": "ok", "result_at": v.start})
+                steps.append({"site_id": site, "visit_id": v.id, "key": key,
+                              "claimed_at": v.start, "result": "ok", "result_at": v.start})
         with db.write() as session:
             session.execute(insert(VisitRow), rows)
             session.execute(insert(VisitStatusRow), history)

@@ -76,7 +76,7 @@ def write_site(work: Path, *, broker_url: str) -> Path:
 def book_visits(site_path: Path, *, count: int, first: datetime, spacing: timedelta,
                 duration: timedelta, speed: float) -> list[Booked]:
     site = load_site(site_path)
-    db = open_database(site.database.url)
+    db = open_database(site.database.url, site.site.id)
     book = VisitBook(db, tz=site.site.tz, teardown=teardown_of(load_scene()) / speed)
     booked = []
     try:

@@ -76,7 +76,7 @@ class Daemon:
         self.speed = speed
         self.tz = site.site.tz
         self.clock = clock or (lambda: datetime.now(self.tz))
-        self.db: Database = open_database(site.database.url)
+        self.db: Database = open_database(site.database.url, site.site.id)
         self.events = EventLog(self.db)
         self.ledger = StepLedger(self.db)
         # At a speed factor the whole time axis shrinks, the P1 teardown gap included.

@@ -25,5 +25,8 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format=LOG_FORMAT, stream=sys.stderr)
     # APScheduler says at INFO every job added, removed, run and finished: four lines a
     # cue, formatted on the event loop as it fires. The event log says what ran and why.
+    # Alembic names its SQL dialect at INFO on every start; controller/store/schema.py
+    # says what an upgrade did.
     if logging.getLogger().level == logging.INFO:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)

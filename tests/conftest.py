@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Mosquitto per session (and one per test that restarts it)."""
+"""Shared fixtures: a real Mosquitto per session (and one per test that restarts it), a
+real PostgreSQL server for the run."""
 
 from __future__ import annotations
 
@@ -9,17 +10,31 @@ from collections.abc import Iterator
 import pytest
 
 from tests.broker import Mosquitto
+from tests.postgres import Postgres, binaries
 
 _namespaces = itertools.count(1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """One PostgreSQL database (VIPCTL_TEST_POSTGRES_URL) for the whole run, whose tables the
-    tests drop: its tests take turns on one worker (scripts/test: --dist loadgroup)."""
+    """One PostgreSQL server for the whole run (the `postgres` fixture), whose databases the
+    tests drop and make again: its tests take turns on one worker (scripts/test:
+    --dist loadgroup), so that one worker starts it."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("url") == "postgresql":
             item.add_marker(pytest.mark.xdist_group("postgresql"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A PostgreSQL server of the test run's own (tests/postgres.py). Tests that use it
+    directly mark themselves `pytest.mark.xdist_group("postgresql")`."""
+    if binaries() is None and not os.environ.get("CI"):
+        pytest.skip("PostgreSQL is not installed (scripts/test installs it)")
+    server = Postgres()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

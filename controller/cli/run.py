@@ -32,6 +32,7 @@ from controller.config.site import SiteConfig
 from controller.daemon import Daemon
 from controller.errors import BadInput
 from controller.lifecycle import configure_logging, stop_on_signals
+from controller.store.schema import SchemaError
 from scenes.model import Scene
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,13 @@ log = logging.getLogger(__name__)
 
 async def run_daemon(site: SiteConfig, scene: Scene, *, speed: float, api: tuple[str, int] | None,
                      ) -> int:
-    """Run until a signal; the exit status (1 when the API could not start)."""
-    daemon = Daemon(site, scene, speed=speed)
+    """Run until a signal; the exit status (1 when the database or the API could not be
+    used)."""
+    try:
+        daemon = Daemon(site, scene, speed=speed)
+    except SchemaError as exc:  # a newer schema, another site's file: nothing was touched
+        print(f"error: the database {site.database.display_url}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     stop_on_signals(daemon.stopping)
     async with daemon:
         server = None

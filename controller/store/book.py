@@ -89,8 +89,9 @@ class VisitBook:
     def reload(self) -> None:
         """Read the visits not yet over from the database again."""
         with self._db.read() as session:
-            rows = session.execute(select(*VISIT_COLUMNS).where(VisitRow.status.in_(
-                [s.value for s in OPEN]))).all()
+            rows = session.execute(select(*VISIT_COLUMNS).where(
+                VisitRow.site_id == self._db.site_id,
+                VisitRow.status.in_([s.value for s in OPEN]))).all()
             visits = self._visits(session, rows)
         self._open = OpenVisits(visits)
 
@@ -117,6 +118,7 @@ class VisitBook:
             visit_id = self._new_id(session)
             row = VisitRow(
                 id=visit_id,
+                site_id=self._db.site_id,
                 **request.model_dump(exclude={"start", "duration"}),
                 start=start,
                 end=start + request.duration,
@@ -126,7 +128,8 @@ class VisitBook:
                 updated_at=now,
             )
             session.add(row)
-            session.add(VisitStatusRow(visit_id=visit_id, status=S.BOOKED.value, at=now))
+            session.add(VisitStatusRow(site_id=self._db.site_id, visit_id=visit_id,
+                                       status=S.BOOKED.value, at=now))
             session.flush()
             visit = self._visits(session, [row])[0]
         self._memory().remember(visit)
@@ -192,8 +195,8 @@ class VisitBook:
 
         def write(session: Session) -> None:
             session.execute(_SET_STATUS, values)
-            session.execute(_HISTORY.insert(), {"visit_id": visit_id, "status": status.value,
-                                                "at": at})
+            session.execute(_HISTORY.insert(), {"site_id": self._db.site_id, "visit_id": visit_id,
+                                                "status": status.value, "at": at})
 
         # Durable: a status rolled back by a power cut would let its trigger, and the
         # announcements it sets off, be taken again after the power returns.
@@ -262,7 +265,8 @@ class VisitBook:
     def _read_page(self, session: Session, since: datetime | None, until: datetime | None,
                    statuses: Iterable[VisitStatus] | None, after: Visit | None,
                    limit: int | None) -> builtins.list[Visit]:
-        query = select(*VISIT_COLUMNS).order_by(VisitRow.start, VisitRow.id)
+        query = (select(*VISIT_COLUMNS).where(VisitRow.site_id == self._db.site_id)
+                 .order_by(VisitRow.start, VisitRow.id))
         if since is not None:
             query = query.where(VisitRow.start >= self._aware(since))
         if until is not None:
@@ -304,7 +308,7 @@ class VisitBook:
 
     def _row(self, session: Session, visit_id: str, *, lock: bool = False) -> VisitRow:
         row = session.get(VisitRow, visit_id, with_for_update=lock)
-        if row is None:
+        if row is None or row.site_id != self._db.site_id:  # another site's: not here
             raise UnknownVisit(visit_id)
         return row
 
@@ -320,6 +324,7 @@ class VisitBook:
         """Visits whose occupied time reaches past `start` (and begins before `end`)."""
         query = (
             select(VisitRow)
+            .where(VisitRow.site_id == self._db.site_id)
             .where(VisitRow.end > start - self._teardown)
             .where(VisitRow.status.not_in([s.value for s in FREE]))
             .order_by(VisitRow.start, VisitRow.id)
@@ -332,7 +337,8 @@ class VisitBook:
         # A guest still on site after the booked end occupies the site until they leave:
         # treat the end as "now" for the overlap test.
         now = self._clock()
-        overrun = select(VisitRow).where(VisitRow.status.in_([s.value for s in ON_SITE]))
+        overrun = select(VisitRow).where(VisitRow.site_id == self._db.site_id,
+                                         VisitRow.status.in_([s.value for s in ON_SITE]))
         if exclude is not None:
             overrun = overrun.where(VisitRow.id != exclude)
         for row in session.scalars(overrun):

@@ -31,10 +31,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from controller.config.site import DEFAULT_SITE_ID
+from controller.store import schema
 from controller.store.tables import (
-    Base,
     KeyValueRow,
     ScheduleLockRow,
+    VisitRow,
     utc_now,
 )
 
@@ -57,9 +59,6 @@ _SYNC_INFO = "vipctl_synchronous"
 # (the event log's append_soon waits as long: controller/store/events.py).
 DEFER_S = 0.01
 
-# The single row of `schedule_lock`; every booking and move updates it first, which
-# serialises them on any database (a row lock on PostgreSQL, the write lock on SQLite).
-_LOCK_ROW_ID = 1
 
 
 After = Callable[[], None]
@@ -100,9 +99,11 @@ class _Deferred:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Database:
-    """An engine and its sessions. Use `read()` and `write()`, each one short transaction."""
+    """An engine and its sessions, for one site's rows. Use `read()` and `write()`, each one
+    short transaction; every query of the store filters on `site_id`."""
 
     engine: Engine
+    site_id: str
     _reads: sessionmaker[Session]
     _writes: sessionmaker[Session]
     _durable_writes: sessionmaker[Session]
@@ -202,8 +203,12 @@ class Database:
             log.exception("could not commit deferred writes")
 
     def lock_schedule(self, session: Session) -> None:
-        """Serialise schedule changes: call first in a `write()` that checks overlaps."""
-        lock = session.get(ScheduleLockRow, _LOCK_ROW_ID, with_for_update=True)
+        """Serialise schedule changes: call first in a `write()` that checks overlaps.
+
+        The site's row of `schedule_lock`: every booking and move updates it first, which
+        serialises them on any database (a row lock on PostgreSQL, the write lock on SQLite);
+        other sites' bookings go on."""
+        lock = session.get(ScheduleLockRow, self.site_id, with_for_update=True)
         if lock is None:  # pragma: no cover - created by open_database
             raise RuntimeError("schedule_lock row missing")
         lock.generation += 1
@@ -211,7 +216,7 @@ class Database:
 
     def load_value(self, key: str) -> dict[str, Any] | None:
         with self.read() as session:
-            row = session.get(KeyValueRow, key)
+            row = session.get(KeyValueRow, (self.site_id, key))
             return None if row is None else dict(row.value)
 
     def save_value(self, key: str, value: dict[str, Any], session: Session | None = None,
@@ -222,9 +227,10 @@ class Database:
                 self.save_value(key, value, session)
             return
         table = cast(Table, KeyValueRow.__table__)
-        row = {"key": key, "value": value, "updated_at": utc_now()}
+        row = {"site_id": self.site_id, "key": key, "value": value, "updated_at": utc_now()}
         # Core statements: one UPDATE, and an INSERT the first time.
-        updated = session.execute(table.update().where(table.c.key == key), row)
+        updated = session.execute(table.update().where(
+            table.c.site_id == self.site_id, table.c.key == key), row)
         if cast(CursorResult[Any], updated).rowcount == 0:
             session.execute(table.insert(), row)
 
@@ -270,8 +276,8 @@ def _sqlite_events(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE_OPTION, False) else "BEGIN")
 
 
-def open_database(url: str) -> Database:
-    """Connect to `url` (e.g. "sqlite:///var/lib/vipctl/vipctl.db") and create missing tables."""
+def _engines(url: str) -> tuple[Engine, Engine]:
+    """The engine for `url`, and the same engine beginning its transactions as a writer."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
     sqlite = parsed.get_backend_name() == "sqlite"
@@ -281,21 +287,73 @@ def open_database(url: str) -> Database:
     engine = create_engine(parsed, **kwargs)
     if sqlite:
         _sqlite_events(engine)
-    Base.metadata.create_all(engine)
-    with engine.begin() as conn:
-        exists = select(ScheduleLockRow.id).where(ScheduleLockRow.id == _LOCK_ROW_ID)
-        if conn.scalar(exists) is None:
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(ScheduleLockRow).values(id=_LOCK_ROW_ID, generation=0))
-            except IntegrityError:  # another process created it at the same moment
-                pass
-    writes = engine.execution_options(**{_WRITE_OPTION: True})
+    return engine, engine.execution_options(**{_WRITE_OPTION: True})
+
+
+def open_database(url: str, site_id: str = DEFAULT_SITE_ID) -> Database:
+    """Connect to `url` (e.g. "sqlite:///var/lib/vipctl/vipctl.db") for site `site_id`,
+    bringing the schema up to date first (schema.py)."""
+    engine, writes = _engines(url)
+    try:
+        done = schema.upgrade(writes, site_id)
+        if done.before != done.after:
+            log.info("database %s: %s", engine.url.render_as_string(hide_password=True), done)
+        if engine.dialect.name == "sqlite":
+            _check_own_file(engine, site_id)
+        _add_lock_row(engine, site_id)
+    except BaseException:
+        engine.dispose()
+        raise
     return Database(
         engine=engine,
+        site_id=site_id,
         _reads=sessionmaker(engine, expire_on_commit=False),
         _writes=sessionmaker(writes, expire_on_commit=False),
         _durable_writes=sessionmaker(
             writes.execution_options(**{_DURABLE_OPTION: True}), expire_on_commit=False
         ),
     )
+
+
+def upgrade_database(url: str, site_id: str = DEFAULT_SITE_ID) -> schema.Upgrade:
+    """`vipctl db upgrade`: what open_database does first, alone."""
+    engine, writes = _engines(url)
+    try:
+        return schema.upgrade(writes, site_id)
+    finally:
+        engine.dispose()
+
+
+def rename_site(url: str, old: str, new: str) -> dict[str, int]:
+    """`vipctl db rename-site`: site `old`'s rows become `new`'s (schema.rename_site)."""
+    engine, writes = _engines(url)
+    try:
+        schema.upgrade(writes, old)
+        return schema.rename_site(writes, old, new)
+    finally:
+        engine.dispose()
+
+
+def _add_lock_row(engine: Engine, site_id: str) -> None:
+    with engine.begin() as conn:
+        exists = select(ScheduleLockRow.site_id).where(ScheduleLockRow.site_id == site_id)
+        if conn.scalar(exists) is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(ScheduleLockRow).values(site_id=site_id, generation=0))
+            except IntegrityError:  # another process created it at the same moment
+                pass
+
+
+def _check_own_file(engine: Engine, site_id: str) -> None:
+    """An SQLite file is one site's: visits of another id there and none of this one's
+    mean the site file's `site.id` changed, and the site would start with an empty book."""
+    with engine.connect() as conn:
+        mine = conn.scalar(select(VisitRow.id).where(VisitRow.site_id == site_id).limit(1))
+        other = conn.scalar(select(VisitRow.site_id).where(VisitRow.site_id != site_id)
+                            .limit(1))
+    if mine is None and other is not None:
+        raise schema.SiteMismatch(
+            f"this database holds the visits of site {other!r}, not of {site_id!r}: set "
+            f"site.id back to {other!r}, or give them this id with `vipctl db rename-site "
+            f"--config SITE_FILE --from {other}`")

@@ -254,8 +254,9 @@ class EventLog:
         if not rows:
             return []
         rows = [self._stored(row) if row.get(_RAW) else row for row in rows]
+        site = {"site_id": self._db.site_id}
         # One INSERT for them all (SQLAlchemy's insertmanyvalues), ids back in order.
-        ids = session.execute(_INSERT, rows).scalars().all()
+        ids = session.execute(_INSERT, [{**row, **site} for row in rows]).scalars().all()
         return [Event(id=i, detail=row["detail"] or {}, **{k: row[k] for k in _FIELDS})
                 for i, row in zip(ids, rows, strict=True)]
 
@@ -305,13 +306,13 @@ class EventLog:
         return await self._db.read_off_loop(
             lambda session: [_event(row) for row in session.scalars(query)])
 
-    @staticmethod
-    def _query(since: datetime | None, until: datetime | None, visit_id: str | None,
+    def _query(self, since: datetime | None, until: datetime | None, visit_id: str | None,
                kinds: Iterable[str] | None, device_id: str | None, limit: int,
                before_id: int | None) -> Select[EventRow]:
         if not 1 <= limit <= MAX_PAGE:
             raise ValueError(f"limit must be 1 to {MAX_PAGE}")
-        query = select(EventRow).order_by(EventRow.id.desc()).limit(limit)
+        query = (select(EventRow).where(EventRow.site_id == self._db.site_id)
+                 .order_by(EventRow.id.desc()).limit(limit))
         if since is not None:
             query = query.where(EventRow.at >= to_utc(since))
         if until is not None:

@@ -62,7 +62,8 @@ class StepLedger:
         claimed = self._keys(visit_id)
         if key in claimed:
             return False
-        row = {"visit_id": visit_id, "key": key, "claimed_at": self._clock()}
+        row = {"site_id": self._db.site_id, "visit_id": visit_id, "key": key,
+               "claimed_at": self._clock()}
         if defer:
             claimed.add(key)
             self._db.defer(lambda session: session.execute(_STEPS.insert(), row), durable=True)
@@ -113,7 +114,8 @@ class StepLedger:
         previous process was doing when it died."""
         with self._db.read() as session:
             rows = session.execute(select(StepRow.visit_id, StepRow.key).where(
-                StepRow.result.is_(None)).order_by(StepRow.id))
+                StepRow.site_id == self._db.site_id, StepRow.result.is_(None))
+                .order_by(StepRow.id))
             return [(v, k) for v, k in rows]
 
     def forget(self, visit_id: str, key: str) -> None:

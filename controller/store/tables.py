@@ -58,10 +58,24 @@ class Base(DeclarativeBase):
     pass
 
 
+# Every row that belongs to a site carries its id (site.id in the site file), so that sites
+# can share one database; every query of the store filters on it (Database.site_id).
+SITE_ID_LENGTH = 64
+
+
+def _site_id(*, primary_key: bool = False) -> Mapped[str]:
+    return mapped_column(String(SITE_ID_LENGTH), primary_key=primary_key,
+                         index=not primary_key)
+
+
 class VisitRow(Base):
     __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_site_id_start_at", "site_id", "start_at"),)
 
+    # Unique across sites (VisitBook draws it until it is), so that head office can name
+    # a visit by its id alone.
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(SITE_ID_LENGTH))
     surname: Mapped[str] = mapped_column(String(32))
     honorific: Mapped[str] = mapped_column(String(16))
     full_name: Mapped[str | None] = mapped_column(String(128))
@@ -88,15 +102,18 @@ class VisitStatusRow(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
+    site_id: Mapped[str] = _site_id()
     visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ScheduleLockRow(Base):
+    """One row per site: a site's bookings are serialised, other sites' go on."""
+
     __tablename__ = "schedule_lock"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    site_id: Mapped[str] = _site_id(primary_key=True)
     generation: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
@@ -107,6 +124,7 @@ class StepRow(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
+    site_id: Mapped[str] = _site_id()
     visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"))
     key: Mapped[str] = mapped_column(String(200))
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -116,11 +134,13 @@ class StepRow(Base):
 
 class EventRow(Base):
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_visit_id_id", "visit_id", "id"),)
+    __table_args__ = (Index("ix_events_visit_id_id", "visit_id", "id"),
+                      Index("ix_events_site_id_id", "site_id", "id"))
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
+    site_id: Mapped[str] = mapped_column(String(SITE_ID_LENGTH))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
     # No foreign key: an event about an unknown visit id (a garbage trigger) must still
@@ -137,6 +157,7 @@ class KeyValueRow(Base):
 
     __tablename__ = "kv"
 
+    site_id: Mapped[str] = _site_id(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -30,12 +30,16 @@ SAID_FOR_WANG = [
 ]
 
 
-def site_file(tmp_path: Path, broker: Mosquitto, prefix: str) -> Path:
-    """config/demo.yaml, pointed at the test's broker, namespace and database."""
+def site_file(tmp_path: Path, broker: Mosquitto, prefix: str, *, database: str | None = None,
+              site_id: str = "demo") -> Path:
+    """config/demo.yaml, pointed at the test's broker, namespace and database (an SQLite
+    file of its own unless `database` is given), as site `site_id`."""
     text = (ROOT / "config" / "demo.yaml").read_text()
     text = text.replace("url: mqtt://127.0.0.1:1883",
                         f"url: {broker.url}\n  topic_prefix: {prefix}\n  keepalive: 5")
-    text += f"\ndatabase:\n  url: sqlite:///{tmp_path / 'vipctl.db'}\n"
+    text = text.replace("  id: demo\n", f"  id: {site_id}\n")
+    url = database or f"sqlite:///{tmp_path / 'vipctl.db'}"
+    text += f"\ndatabase:\n  url: {url}\n"
     path = tmp_path / "site.yaml"
     path.write_text(text)
     return path
@@ -74,8 +78,10 @@ class SiteRig:
 
 @asynccontextmanager
 async def site_rig(tmp_path: Path, broker: Mosquitto, prefix: str, *, speed: float = 600.0,
-                   initial: dict[str, dict[str, Any]] | None = None) -> AsyncIterator[SiteRig]:
-    site = load_site(site_file(tmp_path, broker, prefix))
+                   initial: dict[str, dict[str, Any]] | None = None,
+                   database: str | None = None, site_id: str = "demo",
+                   ) -> AsyncIterator[SiteRig]:
+    site = load_site(site_file(tmp_path, broker, prefix, database=database, site_id=site_id))
     scene = load_scene(known_targets=set(site.devices) | set(site.groups))
     sims = SiteSimulators(site.devices, host=broker.host, port=broker.port, topic_prefix=prefix)
     for device_id, state in (initial or {}).items():

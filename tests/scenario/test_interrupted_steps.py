@@ -29,7 +29,7 @@ SPEED = 600.0
 def crashed_mid_visit(tmp_path: Path) -> str:
     """The database as a daemon killed during a departure leaves it: departing, the
     departure's announcement and the restore claimed, neither finished."""
-    db = open_database(f"sqlite:///{tmp_path / 'vipctl.db'}")
+    db = open_database(f"sqlite:///{tmp_path / 'vipctl.db'}", "demo")  # the demo site's id
     book = VisitBook(db, tz=datetime.now().astimezone().tzinfo,  # type: ignore[arg-type]
                      teardown=teardown_of(load_scene()) / SPEED)
     visit = book.book(VisitRequest.model_validate({
@@ -65,7 +65,7 @@ async def test_restart_finishes_the_restore_and_reports_lost_words(
 def words_queued_after_the_visit(tmp_path: Path) -> str:
     """A visit already over (the restore ran) whose last words were still waiting on the
     intercom's queue when the daemon was killed: claimed, never finished."""
-    db = open_database(f"sqlite:///{tmp_path / 'vipctl.db'}")
+    db = open_database(f"sqlite:///{tmp_path / 'vipctl.db'}", "demo")  # the demo site's id
     book = VisitBook(db, tz=datetime.now().astimezone().tzinfo,  # type: ignore[arg-type]
                      teardown=teardown_of(load_scene()) / SPEED)
     visit = book.book(VisitRequest.model_validate({

@@ -42,7 +42,7 @@ def spawn(site_path: Path, log: Path) -> subprocess.Popen[bytes]:
 
 def status(site_path: Path, visit_id: str) -> VisitStatus:
     site = load_site(site_path)
-    db = open_database(site.database.url)
+    db = open_database(site.database.url, site.site.id)
     try:
         return VisitBook(db, tz=site.site.tz, teardown=timedelta(0)).get(visit_id).status
     finally:
@@ -62,7 +62,7 @@ async def test_sigkill_mid_visit_then_restart(
     for device_id, state in initial.items():
         sims[device_id].state.update(state)
     # Booked while no daemon runs: the database is the truth the daemon starts from.
-    db = open_database(site.database.url)
+    db = open_database(site.database.url, site.site.id)
     book = VisitBook(db, tz=site.site.tz, teardown=teardown_of(scene) / SPEED)
     start = datetime.now(site.site.tz) + timedelta(seconds=7)
     visit = book.book(VisitRequest.model_validate(

@@ -1,10 +1,9 @@
-"""The database every store test runs on: a fresh SQLite file, and PostgreSQL too when
-VIPCTL_TEST_POSTGRES_URL is set (e.g. postgresql+psycopg://vipctl@127.0.0.1/vipctl_test;
-its tables are dropped and re-created for each test)."""
+"""The database every store test runs on: a fresh SQLite file, and a fresh database on the
+test run's own PostgreSQL server (tests/postgres.py; one per test, on the one worker the
+PostgreSQL tests share)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,20 +11,16 @@ import pytest
 
 from controller.store.book import VisitBook
 from controller.store.database import Database, open_database
-from controller.store.tables import Base
+from tests.postgres import Postgres
 from tests.unit.booking import NOW, SITE, TEARDOWN, Clock
 
-PG_ENV = "VIPCTL_TEST_POSTGRES_URL"
 
-
-@pytest.fixture(params=["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/vipctl.db"
-    fresh = open_database(os.environ[PG_ENV])
-    Base.metadata.drop_all(fresh.engine)
-    fresh.close()
-    return os.environ[PG_ENV]
+    postgres: Postgres = request.getfixturevalue("postgres")
+    return postgres.create_database("vipctl_test")
 
 
 @pytest.fixture

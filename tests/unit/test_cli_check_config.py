@@ -114,5 +114,5 @@ def test_unset_secret_is_an_error_where_it_is_needed(monkeypatch: pytest.MonkeyP
     example = REPO / "config" / "example-site.yaml"
     with pytest.raises(ConfigError) as exc:
         load_site(example)
-    assert str(exc.value) == (f"{example}:15: mqtt.password_env: environment variable "
+    assert str(exc.value) == (f"{example}:16: mqtt.password_env: environment variable "
                               "VIPCTL_MQTT_PASSWORD is not set")

@@ -1,5 +1,5 @@
 """Visit requests: names as data, what is refused and why, racing bookings, guests early
-and late. Against PostgreSQL too when VIPCTL_TEST_POSTGRES_URL is set."""
+and late. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Visits over a real database file: P1 overlap rules, moves, the status machine.
 
-Run against PostgreSQL too when VIPCTL_TEST_POSTGRES_URL is set (tests/unit/conftest.py).
+Run against SQLite and PostgreSQL (tests/unit/conftest.py).
 """
 
 from __future__ import annotations
