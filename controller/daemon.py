@@ -105,6 +105,8 @@ class Daemon:
         )
         self._tasks = TaskSet("daemon", logger=log)
         self._started = False
+        # A standby's view of the site (controller/standby.py): the API reads, never writes.
+        self.read_only = False
         self.stopping = asyncio.Event()
         for device_id, spec in site.devices.items():
             if spec.triggers:

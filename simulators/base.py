@@ -73,7 +73,8 @@ class SimulatedDevice(ABC):
         self.host = host
         self.port = port
         self.prefix = topic_prefix
-        self.client_id = client_id or f"sim-{device_id}"
+        # The prefix is in the id so that two sites' simulators can share one broker.
+        self.client_id = client_id or f"sim-{topic_prefix}{device_id}"
         self.state: dict[str, StateValue] = {}
         self.received: list[Received] = []
         self.lost = 0  # commands the drop_commands fault lost before the device saw them

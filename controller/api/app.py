@@ -23,6 +23,7 @@ from controller.api.routes import auth as auth_routes
 from controller.api.routes import say as api_say
 from controller.api.routes import site as api_site
 from controller.api.routes import visits as api_visits
+from controller.api.standby import ReadOnlyMiddleware
 from controller.api.tls import HstsMiddleware
 from controller.api.web import buttons
 from controller.auth.credentials import Authenticator
@@ -61,7 +62,9 @@ def make_app(daemon: Daemon, *, heartbeat: float = HEARTBEAT_S,
     settings = daemon.site.api
     app.state.gate = Gate(settings.limits)
     api_errors.install(app)
-    # Added innermost first: the limits need the principal the authentication finds.
+    # Added innermost first: the limits need the principal the authentication finds; a
+    # standby refuses changes only to callers who may make them.
+    app.add_middleware(ReadOnlyMiddleware, daemon=daemon)
     app.add_middleware(LimitMiddleware, gate=app.state.gate)
     app.add_middleware(AuthMiddleware, auth=auth)
     if settings.hsts:
@@ -69,8 +72,9 @@ def make_app(daemon: Daemon, *, heartbeat: float = HEARTBEAT_S,
 
     @app.get("/health", response_model=Health, tags=["status"])
     async def health() -> Health:
-        """For monitoring: 200 while the daemon serves. No data, no authentication."""
-        return Health(ok=True)
+        """For monitoring: 200 while the daemon serves, and whether it is the site's
+        active daemon or its standby. No data, no authentication."""
+        return Health(ok=True, role="standby" if daemon.read_only else "active")
 
     app.include_router(api_visits.router)
     app.include_router(api_site.router)

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -232,3 +232,5 @@ class StatusOut(BaseModel):
 
 class Health(BaseModel):
     ok: bool
+    # "standby": a hot standby's read-only API (controller/standby.py).
+    role: Literal["active", "standby"] = "active"

@@ -32,6 +32,7 @@ from controller.config.site import SiteConfig
 from controller.daemon import Daemon
 from controller.errors import BadInput
 from controller.lifecycle import configure_logging, stop_on_signals
+from controller.standby import run_with_standby
 from controller.store.schema import SchemaError
 from scenes.model import Scene
 
@@ -42,6 +43,12 @@ async def run_daemon(site: SiteConfig, scene: Scene, *, speed: float, api: tuple
                      ) -> int:
     """Run until a signal; the exit status (1 when the database or the API could not be
     used)."""
+    if site.database.standby:
+        try:
+            return await run_with_standby(site, scene, speed=speed, api=api)
+        except SchemaError as exc:
+            print(f"error: the database {site.database.display_url}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
     try:
         daemon = Daemon(site, scene, speed=speed)
     except SchemaError as exc:  # a newer schema, another site's file: nothing was touched

@@ -175,6 +175,16 @@ class MqttSettings(_Section):
 class DatabaseSettings(_Section):
     # Not in repr: a PostgreSQL URL can hold a password. Print `display_url` instead.
     url: str = Field(default=DEFAULT_DATABASE_URL, repr=False, validate_default=True)
+    # Hot standby: two `vipctl run` of the site on two machines, the active one holding a
+    # PostgreSQL advisory lock (controller/standby.py). Needs PostgreSQL at the site.
+    standby: bool = False
+
+    @model_validator(mode="after")
+    def _standby_needs_postgresql(self) -> DatabaseSettings:
+        if self.standby and make_url(self.url).get_backend_name() != "postgresql":
+            raise FieldError("needs a PostgreSQL database (the active daemon holds a lock in "
+                             "it that the standby waits for)", at=("standby",))
+        return self
 
     @field_validator("url")
     @classmethod

@@ -185,4 +185,4 @@ async def test_a_real_bug_is_a_500_that_gives_nothing_away(
     assert response.json()["error"] == "internal_error"
     assert "hunter2" not in response.text
     # Other routes still answer.
-    assert (await site.client.get("/health")).json() == {"ok": True}
+    assert (await site.client.get("/health")).json() == {"ok": True, "role": "active"}

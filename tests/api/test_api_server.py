@@ -81,7 +81,7 @@ async def test_schema_docs_health_and_a_taken_port(site: ApiSite) -> None:
     async with served(site) as server, httpx.AsyncClient(base_url=server.url, timeout=5,
                                                          headers=ADMIN) as http:
         assert server.host == "127.0.0.1" and server.port > 0
-        assert (await http.get("/health")).json() == {"ok": True}
+        assert (await http.get("/health")).json() == {"ok": True, "role": "active"}
         schema = (await http.get("/openapi.json")).json()
         assert {"/visits", "/visits/{visit_id}/plan", "/triggers/{name}", "/devices",
                 "/status", "/events", "/events/stream"} <= set(schema["paths"])

@@ -38,6 +38,8 @@ def site_file(tmp_path: Path, broker: Mosquitto, prefix: str, *, database: str |
     text = text.replace("url: mqtt://127.0.0.1:1883",
                         f"url: {broker.url}\n  topic_prefix: {prefix}\n  keepalive: 5")
     text = text.replace("  id: demo\n", f"  id: {site_id}\n")
+    # Two sites on one broker need two client ids, or the broker drops one for the other.
+    text = text.replace("client_id: vipctl-demo", f"client_id: vipctl-{site_id}")
     url = database or f"sqlite:///{tmp_path / 'vipctl.db'}"
     text += f"\ndatabase:\n  url: {url}\n"
     path = tmp_path / "site.yaml"

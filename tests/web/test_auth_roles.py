@@ -129,7 +129,7 @@ async def test_the_live_feed_opens_for_a_viewer(site: ApiSite) -> None:
 
 
 async def test_public_paths_need_nothing(bare: httpx.AsyncClient) -> None:
-    assert (await bare.get("/health")).json() == {"ok": True}
+    assert (await bare.get("/health")).json() == {"ok": True, "role": "active"}
     page = await bare.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
