@@ -98,6 +98,7 @@ def _base_dir(info: ValidationInfo) -> Path:
 
 
 Id = Annotated[str, AfterValidator(_check_id)]
+RESERVED_SITE_IDS = frozenset({"media", "intercom"})
 EnvName = Annotated[str, Field(pattern=ENV_NAME_PATTERN.pattern)]
 
 
@@ -111,6 +112,15 @@ class SiteInfo(_Section):
     id: Id = DEFAULT_SITE_ID
     name: DisplayName
     timezone: Annotated[str, AfterValidator(_check_timezone)]  # IANA, e.g. Asia/Shanghai
+
+    @field_validator("id")
+    @classmethod
+    def _not_a_gateway_root(cls, value: str) -> str:
+        # vipctl/media/... and vipctl/intercom/... are the gateways' topics: a site of that
+        # name would send its events among them.
+        if value in RESERVED_SITE_IDS:
+            raise ValueError(f"{value!r} is reserved (vipctl/{value}/ holds the gateways' topics)")
+        return value
 
     @property
     def tz(self) -> ZoneInfo:

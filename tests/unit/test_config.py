@@ -160,3 +160,11 @@ def test_site_id_defaults_on_its_own_sqlite_file_and_is_required_on_a_shared_dat
     assert problems(write(tmp_path, bad + LIGHT)) == [
         f"{tmp_path / 'site.yaml'}:2: site.id: 'Binjiang-1' is not a valid id (lower-case "
         "letters, digits and _, starting with a letter)"]
+
+
+def test_a_site_id_may_not_be_a_gateway_topic_root(tmp_path: Path) -> None:
+    for reserved in ("media", "intercom"):
+        text = HEAD.replace("  name: 测试案场", f"  id: {reserved}\n  name: 测试案场")
+        assert problems(write(tmp_path, text + LIGHT)) == [
+            f"{tmp_path / 'site.yaml'}:2: site.id: {reserved!r} is reserved "
+            f"(vipctl/{reserved}/ holds the gateways' topics)"]
