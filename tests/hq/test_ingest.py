@@ -14,7 +14,7 @@ from controller.link import wire
 from devices.model import prefixed
 from tests.broker import Mosquitto
 from tests.hq.harness import hq_file, new_database, running_hq
-from tests.hq_site import SimSite, snapshot, sites
+from tests.hq_site import SimSite, sites, snapshot
 from tests.postgres import Postgres
 from tests.waiting import eventually
 
