@@ -17,7 +17,7 @@ import logging
 import random
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import aiomqtt
 
@@ -42,14 +42,14 @@ RETRY_S = 1.0
 
 @dataclass
 class IngestStats:
-    messages: int = 0
+    messages: int = 0  # received
+    committed: int = 0  # received and in a committed batch (refused ones too)
     stored_events: int = 0
     refused: int = 0
     batches: int = 0
     connects: int = 0
     last_batch_s: float = 0.0
     failures: int = 0
-    sizes: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +169,7 @@ class Ingest:
                 log.exception("head office could not store a batch of %d; retrying", len(items))
                 await asyncio.sleep(RETRY_S)
         self.stats.batches += 1
+        self.stats.committed += len(held)
         self.stats.stored_events += written.events
         self.stats.last_batch_s = time.perf_counter() - began
         for h in held:

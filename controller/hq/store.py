@@ -86,6 +86,8 @@ def _sort(batch: Sequence[Inbound], received: datetime,
             _heard(sites.setdefault(s.site, {}), s.at, summary=s)
         elif isinstance(item, Link):
             sites.setdefault(item.site, {})["link"] = item.up
+        elif isinstance(item, Reply):  # a booked visit is searchable before any summary
+            visit(item.message.site, item.message.visit, item.message.at)
     return events, list(visits.values()), sites
 
 
