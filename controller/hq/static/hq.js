@@ -128,7 +128,7 @@ function renderSites() {
     const head = el("div", "head");
     head.append(el("span", "name", site.name));
     const link = site.link_up === true ? "up" : site.link_up === false ? "down" : "unknown";
-    const badge = el("span", `badge link ${link}`, t(`hq.link.${link}`));
+    const badge = el("span", `badge linkstate ${link}`, t(`hq.link.${link}`));
     head.append(badge);
     li.append(head);
     li.append(el("div", "line current", site.current
