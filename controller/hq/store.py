@@ -91,6 +91,23 @@ def _sort(batch: Sequence[Inbound], received: datetime,
     return events, list(visits.values()), sites
 
 
+def _merged(values: dict[str, Any], news: dict[str, Any], received: datetime) -> dict[str, Any]:
+    """A site's row with the batch's news: newer times win, a link change is dated."""
+    heard = news.get("heard")
+    if heard is not None and (values["last_heard"] is None or values["last_heard"] < heard):
+        values["last_heard"] = heard
+    if "seq" in news:
+        values["last_seq"] = max(news["seq"], values["last_seq"] or 0)
+    summary: wire.Summary | None = news.get("summary")
+    if summary is not None and (values["summary_at"] is None
+                                or values["summary_at"] <= summary.at):
+        values.update(summary=summary.model_dump(mode="json"), summary_at=summary.at,
+                      name=summary.name[:200])
+    if "link" in news and values["link_up"] != news["link"]:
+        values.update(link_up=news["link"], link_since=received)
+    return values
+
+
 class HqStore:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url, pool_pre_ping=True)
@@ -119,32 +136,26 @@ class HqStore:
                     index_elements=["site", "visit_id"], set_=fresh,
                     where=hq_visits.c.reported <= stmt.excluded.reported)
                 conn.execute(stmt, visits)
-            for site, news in sites.items():
-                self._merge_site(conn, site, news, received)
+            if sites:
+                self._merge_sites(conn, sites, received)
             for item in batch:
                 if isinstance(item, Reply):
                     self._reply(conn, item.message)
         return Written(events=max(new, 0), messages=len(batch))
 
-    def _merge_site(self, conn: Any, site: str, news: dict[str, Any], received: datetime,
-                    ) -> None:
-        row = conn.execute(select(hq_sites).where(hq_sites.c.site == site)).mappings().first()
-        values: dict[str, Any] = dict(row) if row is not None else {"site": site}
-        heard = news.get("heard")
-        if heard is not None and (values.get("last_heard") is None or values["last_heard"] < heard):
-            values["last_heard"] = heard
-        if "seq" in news:
-            values["last_seq"] = max(news["seq"], values.get("last_seq") or 0)
-        summary: wire.Summary | None = news.get("summary")
-        if summary is not None and (values.get("summary_at") is None
-                                    or values["summary_at"] <= summary.at):
-            values.update(summary=summary.model_dump(mode="json"), summary_at=summary.at,
-                          name=summary.name[:200])
-        if "link" in news and values.get("link_up") != news["link"]:
-            values.update(link_up=news["link"], link_since=received)
-        stmt = _insert(self.engine, hq_sites).values(values)
+    def _merge_sites(self, conn: Any, sites: dict[str, dict[str, Any]], received: datetime,
+                     ) -> None:
+        """Each site's row with what the batch said of it: one read and one write for all
+        of them (a batch from 500 sites is 500 rows, not 1,000 round trips)."""
+        old = {r["site"]: dict(r) for r in conn.execute(
+            select(hq_sites).where(hq_sites.c.site.in_(list(sites)))).mappings()}
+        empty = {c.name: None for c in hq_sites.c}
+        rows = [_merged({**empty, **old.get(site, {}), "site": site}, news, received)
+                for site, news in sites.items()]
+        stmt = _insert(self.engine, hq_sites)
         conn.execute(stmt.on_conflict_do_update(
-            index_elements=["site"], set_={k: v for k, v in values.items() if k != "site"}))
+            index_elements=["site"],
+            set_={c.name: stmt.excluded[c.name] for c in hq_sites.c if c.name != "site"}), rows)
 
     @staticmethod
     def _reply(conn: Any, reply: wire.BookingReply) -> None:
