@@ -27,7 +27,7 @@ from controller.hq.service import HeadOffice
 # The head-office page's own files; the others come from the concierge page.
 OWN_FILES = {"hq.html": "text/html; charset=utf-8", "hq.js": "text/javascript; charset=utf-8",
              "hq.css": "text/css; charset=utf-8"}
-SHARED_FILES = ("app.css", "i18n.js", "base.js", "icon.svg")
+SHARED_FILES = ("app.css", "i18n.js", "base.js", "signin.js", "icon.svg")
 
 
 def _file(name: str) -> Response:

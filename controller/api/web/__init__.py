@@ -18,6 +18,7 @@ FILES = {
     "app.css": "text/css; charset=utf-8",
     "i18n.js": "text/javascript; charset=utf-8",
     "base.js": "text/javascript; charset=utf-8",
+    "signin.js": "text/javascript; charset=utf-8",
     "live.js": "text/javascript; charset=utf-8",
     "draw.js": "text/javascript; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",

@@ -1,6 +1,7 @@
 // The head-office page: every site's now (read again every few seconds), a search over all
 // sites' visits, and a booking at any site that waits for the site's reply. It stands on the
-// concierge page's i18n.js (WORDS, I18N) and base.js (api, el, toast, hhmm, state).
+// concierge page's i18n.js (WORDS, I18N), base.js (api, el, toast, hhmm, state) and signin.js
+// (login, logout, setLive, initPage).
 "use strict";
 
 const POLL_MS = 3000; // every site's now: summaries come every minute, events any time
@@ -66,38 +67,6 @@ async function start() {
   $("#book-card").hidden = !canAct();
   showWho();
   await poll();
-}
-
-function showWho() {
-  if (state.me) $("#who").textContent = `${state.me.name} · ${t(`role.${state.me.role}`)}`;
-}
-
-async function login(event) {
-  event.preventDefault();
-  const form = event.target;
-  const error = $("#login-error");
-  error.hidden = true;
-  try {
-    await api("POST", "/auth/login", { user: form.user.value.trim(), password: form.password.value });
-  } catch (err) {
-    error.textContent = err.status === 401 ? t("login.wrong") : err.message;
-    error.hidden = false;
-    return;
-  }
-  form.password.value = "";
-  await start();
-}
-
-async function logout() {
-  try { await api("POST", "/auth/logout"); } catch (err) { /* signed out either way */ }
-  showLogin();
-}
-
-function setLive(which) {
-  const node = $("#live");
-  node.dataset.state = which;
-  node.dataset.i18n = `live.${which}`;
-  node.textContent = t(`live.${which}`);
 }
 
 // --- every site's now -------------------------------------------------------------------------
@@ -239,23 +208,11 @@ function showBooking(booking) {
 // The site's own wall-clock time of an ISO time with its offset: what the form's start means.
 const siteLocal = (iso) => iso.slice(0, 16);
 
-function switchLanguage() {
-  window.I18N.lang = window.I18N.lang === "zh" ? "en" : "zh";
-  try { localStorage.setItem("vipctl.lang", window.I18N.lang); } catch (err) { /* private mode */ }
-  window.I18N.apply();
-  showWho();
-  if (state.me) {
+function init() {
+  initPage(() => {
     renderSites();
     if (hq.booking) showBooking(hq.booking);
-  }
-}
-
-function init() {
-  try { window.I18N.lang = localStorage.getItem("vipctl.lang") || "zh"; } catch (err) { /* default */ }
-  window.I18N.apply();
-  $("#login-form").addEventListener("submit", login);
-  $("#logout").addEventListener("click", logout);
-  $("#lang").addEventListener("click", switchLanguage);
+  });
   $("#book-form").addEventListener("submit", (event) => book(event));
   $("#search-form").addEventListener("submit", search);
   start().then(() => { if (!state.me) showLogin(); });
