@@ -42,8 +42,10 @@ VISITS_PER_DAY = 6  # a busy sales center; most have fewer on weekdays
 BUSY_EVERY_S = 2.0  # "busy": ~40x a visit's own rate (83 events over its ~70 minutes)
 BUSY_SECONDS = 10.0
 FLAT_OUT_EVENTS = 30_000  # in total, over all sites
-HEADROOM = 10
-CATCH_UP_S = 120.0  # how long a round may take to be stored before it is reported short  # sites per head office: peak load at a tenth of what it can store
+HEADROOM = 10  # sites per head office: peak load at a tenth of what it can store
+# The busiest seconds of a visit: at T-5 the lights, the video and their confirmations.
+BURST_EVENTS, BURST_S = 40, 10.0
+CATCH_UP_S = 120.0  # how long a round may take to be stored before it is reported short
 # Mosquitto's default of 20 unacknowledged messages per client would cap head office's
 # batches (it acknowledges after commit, controller/hq/ingest.py): docs/hq.md says so.
 BROKER_LINES = "max_inflight_messages 0\nmax_queued_messages 0\n"
@@ -201,6 +203,8 @@ def rows(results: list[Result], per_event: float) -> list[Row]:
             f"{per_day * 365:,} events, {year_mb:,.0f} MB"),
         Row(f"sites per head office (the backlog's rate, every site mid-visit, "
             f"{HEADROOM}x headroom)", f"{flat_out / busy_rate / HEADROOM:,.0f} sites"),
+        Row(f"sites per head office (every site in its T-5 burst at once: {BURST_EVENTS} "
+            f"events in {BURST_S:.0f} s)", f"{flat_out / (BURST_EVENTS / BURST_S):,.0f} sites"),
     ]
     return out
 

@@ -39,33 +39,18 @@ Object.assign(WORDS.en, {
   "hq.take": "Book at {at}",
 });
 
-const hq = { sites: [], booking: null, bookingTimer: null, pollTimer: null, lastRequest: null };
+const hq = { sites: [], booking: null, bookingTimer: null, pollTimer: null };
 
 // --- signing in -------------------------------------------------------------------------------
 
 function showLogin() {
-  state.me = null;
   clearTimeout(hq.pollTimer);
-  $("#app-view").hidden = true;
-  $("#logout").hidden = true;
-  $("#live").hidden = true;
-  $("#who").textContent = "";
-  $("#login-view").hidden = false;
+  showSignIn();
 }
 
 async function start() {
-  try {
-    state.me = await api("GET", "/auth/me");
-  } catch (err) {
-    if (err.status !== 401) toast(err.message, "bad");
-    return;
-  }
-  $("#login-view").hidden = true;
-  $("#app-view").hidden = false;
-  $("#live").hidden = false;
-  $("#logout").hidden = state.me.via !== "session";
+  if (!await signedIn()) return;
   $("#book-card").hidden = !canAct();
-  showWho();
   await poll();
 }
 

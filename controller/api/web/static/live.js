@@ -5,27 +5,12 @@
 
 function showLogin() {
   closeStream();
-  state.me = null;
-  $("#app-view").hidden = true;
-  $("#logout").hidden = true;
-  $("#who").textContent = "";
-  $("#login-view").hidden = false;
-  $("#live").hidden = true;
+  showSignIn();
   setLive("connecting");
 }
 
 async function start() {
-  try {
-    state.me = await api("GET", "/auth/me");
-  } catch (err) {
-    if (err.status !== 401) toast(err.message, "bad");
-    return;
-  }
-  $("#login-view").hidden = true;
-  $("#app-view").hidden = false;
-  $("#live").hidden = false;
-  $("#logout").hidden = state.me.via !== "session";
-  showWho();
+  if (!await signedIn()) return;
   await refresh();
   resetBookingStart();
   openStream();

@@ -32,6 +32,32 @@ function setLive(which) {
   node.textContent = t(`live.${which}`);
 }
 
+// The sign-in form in place of the app view (nobody signed in, or the session ended).
+function showSignIn() {
+  state.me = null;
+  $("#app-view").hidden = true;
+  $("#logout").hidden = true;
+  $("#live").hidden = true;
+  $("#who").textContent = "";
+  $("#login-view").hidden = false;
+}
+
+// Whether a credential is signed in; if so, the page's app view shown in place of the form.
+async function signedIn() {
+  try {
+    state.me = await api("GET", "/auth/me");
+  } catch (err) {
+    if (err.status !== 401) toast(err.message, "bad");
+    return false;
+  }
+  $("#login-view").hidden = true;
+  $("#app-view").hidden = false;
+  $("#live").hidden = false;
+  $("#logout").hidden = state.me.via !== "session";
+  showWho();
+  return true;
+}
+
 function showWho() {
   if (state.me) $("#who").textContent = `${state.me.name} · ${t(`role.${state.me.role}`)}`;
 }
