@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -50,10 +50,17 @@ async def visits(request: Request, caller: CallerDep,
                  site: Annotated[str | None, Query(max_length=64)] = None,
                  since: datetime | None = None, until: datetime | None = None,
                  ) -> dict[str, Any]:
-    """Every site's visits, soonest first: `q` in the guest's surname or salutation."""
+    """Every site's visits, soonest first: `q` in the guest's surname or salutation, `site`,
+    and those that end after `since` and start before `until`."""
     found = await asyncio.to_thread(hq_of(request).store.search, q=q.strip(), site=site,
-                                    since=since, until=until)
+                                    since=_utc(since), until=_utc(until))
     return {"visits": found}
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Sites are in many zones: a time without an offset is taken as UTC (the page sends
+    its own midnight with the browser's offset)."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 @router.post("/bookings", status_code=202)

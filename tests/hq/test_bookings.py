@@ -54,6 +54,12 @@ async def test_booked_then_refused_with_the_next_free_start(
         # The site's reply carried the visit: head office can find it at once.
         found = (await running.client.get("/visits", params={"q": "王"})).json()["visits"]
         assert [v["visit_id"] for v in found] == [site.visits[0].id]
+        for params, expected in (({"site": "xihu"}, 0), ({"site": "binjiang"}, 1),
+                                 ({"since": local(start - timedelta(hours=2)),
+                                   "until": local(start + timedelta(minutes=1))}, 1),
+                                 ({"since": local(start + timedelta(hours=2))}, 0)):
+            by = (await running.client.get("/visits", params=params)).json()["visits"]
+            assert len(by) == expected, (params, by)
 
         clash = {**visit, "surname": "李", "start": local(start + timedelta(minutes=30))}
         second = (await running.client.post("/bookings",
