@@ -109,3 +109,17 @@ async def test_garbage_on_every_topic_is_ignored_and_the_ingest_lives_on(
         assert max(len(line) for line in refused) < 1000  # bounded: no 60 kB lines
         assert any("the payload says site 'xihu'" in line for line in refused)
         assert (await running.client.get("/health")).json() == {"ok": True, "connected": True}
+
+
+async def test_an_sqlite_file_serves_for_a_trial(
+        tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str) -> None:
+    path = hq_file(tmp_path, mosquitto, f"sqlite:///{tmp_path / 'hq.db'}", topic_prefix)
+    async with running_hq(path) as running, \
+            SimSite(mosquitto.host, mosquitto.port, "binjiang", prefix=topic_prefix) as site:
+        sent = [site.event("cue") for _ in range(5)]
+        for message in [*sent, *sent]:
+            await site.send_event(message)
+        await site.send_summary()
+        await eventually(lambda: running.hq.ingest.stats.committed == 11)
+        assert running.hq.store.count_events() == 5
+        assert (await running.sites())["binjiang"]["summary_at"] is not None
