@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from common.yamlconf import ConfigError
+from controller.cli.main import app
 from controller.hq.config import HQ_CLIENT_ID, load_hq
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "hq-example.yaml"
@@ -39,3 +41,11 @@ def test_a_mistake_names_file_line_and_field(tmp_path: Path, text: str, expected
         load_hq(path)
     assert any(f"/{expected}" in str(p) for p in caught.value.problems), \
         [str(p) for p in caught.value.problems]
+
+
+def test_vipctl_hq_refuses_a_bad_file_with_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "hq.yaml"
+    path.write_text("mqtt: {url: 'mqtt://x'}\ndatabase: {url: 'sqlite:///hq.db'}\nsitez: {}\n")
+    result = CliRunner().invoke(app, ["hq", "--config", str(path)])
+    assert result.exit_code == 2
+    assert "hq.yaml:3: sitez" in result.output
