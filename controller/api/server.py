@@ -143,7 +143,12 @@ async def serve_api(daemon: Daemon, host: str = DEFAULT_HOST, port: int = DEFAUL
 
     Returns once the server accepts connections; raises ApiError if it cannot."""
     app = make_app(daemon, heartbeat=heartbeat, auth=auth)
-    server = ApiServer(app, _listen(host, port), daemon.site.api)
+    return await serve_app(app, host, port, daemon.site.api)
+
+
+async def serve_app(app: FastAPI, host: str, port: int, settings: ApiSettings) -> ApiServer:
+    """Serve any of vipctl's apps (the site's, head office's) on host:port; as serve_api."""
+    server = ApiServer(app, _listen(host, port), settings)
     try:
         await server.start()
     except BaseException:

@@ -15,6 +15,7 @@ from controller.cli.auth import register as register_auth_commands
 from controller.cli.check_config import render_site
 from controller.cli.client import register as register_client_commands
 from controller.cli.db import db_app
+from controller.cli.hq import register as register_hq_command
 from controller.cli.loading import EXIT_BAD_CONFIG
 from controller.cli.run import register as register_running_commands
 from controller.cli.say import register as register_say_command
@@ -56,6 +57,7 @@ register_client_commands(app)  # visit, trigger, plan, status, events: the API
 register_auth_commands(app)  # hash-password, new-token: the site file's auth:
 register_say_command(app)  # say: a manual announcement, through the API
 register_agent_commands(app)  # agent media: a player PC's players and speakers
+register_hq_command(app)  # hq: head office, controller/hq
 app.add_typer(db_app, name="db")  # db upgrade, db rename-site: controller/cli/db.py
 
 

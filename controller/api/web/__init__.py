@@ -18,6 +18,7 @@ FILES = {
     "app.css": "text/css; charset=utf-8",
     "i18n.js": "text/javascript; charset=utf-8",
     "base.js": "text/javascript; charset=utf-8",
+    "signin.js": "text/javascript; charset=utf-8",
     "live.js": "text/javascript; charset=utf-8",
     "draw.js": "text/javascript; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
@@ -42,7 +43,8 @@ def _read(name: str) -> bytes:
     return resources.files("controller.api.web").joinpath("static", name).read_bytes()
 
 
-def _file(name: str) -> Response:
+def static_file(name: str) -> Response:
+    """One of the page's files (404 for any other name), with the security headers."""
     if name not in FILES:
         raise HTTPException(404, "Not Found")
     return Response(_read(name), media_type=FILES[name], headers=SECURITY_HEADERS)
@@ -50,14 +52,14 @@ def _file(name: str) -> Response:
 
 @router.get("/")
 async def page() -> Response:
-    return _file("index.html")
+    return static_file("index.html")
 
 
 @router.get("/favicon.ico")
 async def favicon() -> Response:
-    return _file("icon.svg")
+    return static_file("icon.svg")
 
 
 @router.get("/static/{name}")
 async def static(name: str) -> Response:
-    return _file(name)
+    return static_file(name)

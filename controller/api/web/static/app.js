@@ -94,22 +94,8 @@ function resetBookingStart() {
   form.start.value = localInput(Math.ceil((serverNow() + halfHour) / fiveMinutes) * fiveMinutes);
 }
 
-function switchLanguage() {
-  window.I18N.lang = window.I18N.lang === "zh" ? "en" : "zh";
-  try { localStorage.setItem("vipctl.lang", window.I18N.lang); } catch (err) { /* private mode */ }
-  window.I18N.apply();
-  if (state.me) {
-    $("#who").textContent = `${state.me.name} · ${t(`role.${state.me.role}`)}`;
-    if (state.status) render();
-  }
-}
-
 function init() {
-  try { window.I18N.lang = localStorage.getItem("vipctl.lang") || "zh"; } catch (err) { /* default */ }
-  window.I18N.apply();
-  $("#login-form").addEventListener("submit", login);
-  $("#logout").addEventListener("click", logout);
-  $("#lang").addEventListener("click", switchLanguage);
+  initPage(() => { if (state.status) render(); });
   $("#book-form").addEventListener("submit", (event) => {
     event.preventDefault();
     book(bookingBody(event.target));

@@ -1,67 +1,22 @@
-// Signing in and out, the live feed (reconnecting by itself), and reading the state.
+// Showing the sign-in, the live feed (reconnecting by itself), and reading the state.
 "use strict";
 
 // --- signing in and out -----------------------------------------------------------------------
 
 function showLogin() {
   closeStream();
-  state.me = null;
-  $("#app-view").hidden = true;
-  $("#logout").hidden = true;
-  $("#who").textContent = "";
-  $("#login-view").hidden = false;
-  $("#live").hidden = true;
+  showSignIn();
   setLive("connecting");
 }
 
 async function start() {
-  try {
-    state.me = await api("GET", "/auth/me");
-  } catch (err) {
-    if (err.status !== 401) toast(err.message, "bad");
-    return;
-  }
-  $("#login-view").hidden = true;
-  $("#app-view").hidden = false;
-  $("#live").hidden = false;
-  $("#logout").hidden = state.me.via !== "session";
-  $("#who").textContent = `${state.me.name} · ${t(`role.${state.me.role}`)}`;
+  if (!await signedIn()) return;
   await refresh();
   resetBookingStart();
   openStream();
 }
 
-async function login(event) {
-  event.preventDefault();
-  const form = event.target;
-  const error = $("#login-error");
-  error.hidden = true;
-  try {
-    await api("POST", "/auth/login", { user: form.user.value.trim(), password: form.password.value });
-  } catch (err) {
-    const wait = err.status === 429 ? (err.body.message || "").match(/(\d+) s/) : null;
-    error.textContent = err.status === 401 ? t("login.wrong")
-      : wait ? t("login.wait", { s: wait[1] }) : err.message;
-    error.hidden = false;
-    return;
-  }
-  form.password.value = "";
-  await start();
-}
-
-async function logout() {
-  try { await api("POST", "/auth/logout"); } catch (err) { /* signed out either way */ }
-  showLogin();
-}
-
 // --- the live feed ------------------------------------------------------------------------------
-
-function setLive(which) {
-  const node = $("#live");
-  node.dataset.state = which;
-  node.dataset.i18n = `live.${which}`;
-  node.textContent = t(`live.${which}`);
-}
 
 function closeStream() {
   if (state.stream) state.stream.close();
