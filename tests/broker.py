@@ -56,14 +56,15 @@ class Mosquitto:
             security += f"\nallow_anonymous false\npassword_file {password_file}"
         if acl_file is not None:
             security += f"\nacl_file {acl_file}"
+        user = ""
         if "password_file" in security or "acl_file" in security or persistence:
             # Started as root, mosquitto reads these files (and writes its persistence
             # file) after dropping to its own user, which cannot enter the test's folders:
             # it stays the user that started it.
-            security += f"\nuser {getpass.getuser()}"
+            user = f"user {getpass.getuser()}\n"
         self.extra = extra  # may be set until start(): a bridge needs the broker's port first
         self._base = (
-            f"{security.strip() or 'allow_anonymous true'}\n"
+            f"{security.strip() or 'allow_anonymous true'}\n{user}"
             f"listener {self.port} 127.0.0.1\n"
             + (f"persistence true\npersistence_location {self._dir}/\n" if persistence
                else "persistence false\n")
