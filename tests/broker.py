@@ -72,6 +72,7 @@ class Mosquitto:
             "log_type error\n"
             "log_type warning\n"
         )
+        self._conf.write_text(self._base + self.extra)  # read (and added to) by bench/
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -80,7 +81,8 @@ class Mosquitto:
         return f"mqtt://{self.host}:{self.port}"
 
     def start(self) -> None:
-        self._conf.write_text(self._base + self.extra)
+        if self.extra and not self._conf.read_text().endswith(self.extra):
+            self._conf.write_text(self._base + self.extra)
         self._log = open(self._dir / "mosquitto.log", "ab")  # noqa: SIM115 - closed by stop()
         self._proc = subprocess.Popen(
             [MOSQUITTO, "-c", str(self._conf)], stdout=subprocess.DEVNULL, stderr=self._log)
