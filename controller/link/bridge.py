@@ -6,9 +6,10 @@ head-office broker and for the site broker. The site broker's bridge connects ou
 office, so a site behind NAT needs no open port. With `cleansession false` head office's
 broker keeps the bridge's subscription to the booking requests while the link is down and
 queues them; the site broker queues what goes out (up to its max_queued_messages).
-Mosquitto's own ACL never binds a bridge configured on the broker itself (its default
+Mosquitto's acl_file never binds a bridge configured on the broker itself (its default
 check passes them), so on the site broker "only the bridge writes the booking requests"
-means: no login is given that right.
+means: no login is given that right, not even the bridge's local_username (a client that
+logged in with it would be bound by the file).
 """
 
 from __future__ import annotations
@@ -143,9 +144,8 @@ class Bridge:
         s = self.site_id
         return "\n".join([
             f"# The site broker's acl_file (docs/mosquitto/vipctl.acl) for site {s}. The",
-            "# bridge is the broker itself and not bound by the ACL: it alone writes the",
-            "# booking requests, since no login below may. The bridge user's lines record",
-            "# what it carries.",
+            "# bridge is the broker itself and not bound by the acl_file: it alone writes the",
+            "# booking requests because no login may, its own local_username included.",
             "user vipctl",
             f"topic write {self.local(events_topic(s))}",
             f"topic write {self.local(summary_topic(s))}",
@@ -155,8 +155,9 @@ class Bridge:
             f"topic read {self.local(events_topic(s))}",
             f"topic read {self.local(summary_topic(s))}",
             f"topic read {self.local(reply_topic(s))}",
-            f"topic write {self.local(request_topic(s))}",
             f"topic readwrite {link_topic(s)}",
+            "# With an auth plugin that checks bridges by their local_username, add:",
+            f"#topic write {self.local(request_topic(s))}",
         ]) + "\n"
 
     def text(self) -> str:
