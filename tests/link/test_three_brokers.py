@@ -1,7 +1,8 @@
 """Two sites and head office on three Mosquitto processes, joined by the bridge sections
 `vipctl bridge-config` prints: a whole visit at each site with its simulators while head
 office's broker is stopped and started again; bookings from head office across a link
-that was down. Real brokers, daemons and simulators; nothing here is mocked."""
+that was down, on a head-office broker with the logins and ACL lines the command printed.
+Real brokers, daemons and simulators; nothing here is mocked."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import pytest
 
 from controller.link.wire import LINK_UP, BookingRequest
 from controller.store.visits import VisitStatus
-from tests.broker import Mosquitto
-from tests.link.bridges import bridged_site, head_office
+from tests.broker import Mosquitto, make_password_file
+from tests.link.bridges import bridged_site, head_office, hq_acl
 from tests.link.listener import Listener
 from tests.scenario.rig import SAID_FOR_WANG, SiteRig, site_rig
 from tests.waiting import eventually
@@ -28,17 +29,34 @@ ARRIVAL = "王先生已到访,请各岗位做好接待工作"
 
 
 @asynccontextmanager
-async def brokers(tmp_path: Path, prefix: str, sites: list[str],
+async def brokers(tmp_path: Path, prefix: str, sites: list[str], *, logins: bool = False,
                   ) -> AsyncIterator[tuple[Mosquitto, dict[str, Mosquitto]]]:
-    hq = Mosquitto(persistence=True)
-    hq.start()
-    started: dict[str, Mosquitto] = {}
+    """Head office's broker and one bridged broker per site. `logins`: head office's broker
+    refuses anonymous clients, and its ACL is the lines `vipctl bridge-config` printed for
+    each site (its login `<site>`) plus head office's own `hq` (everything under vipctl/)."""
+    if logins:
+        passwords = make_password_file(tmp_path / "hq.passwd",
+                                       {user: f"pw-{user}" for user in ["hq", *sites]})
+        hq = Mosquitto(persistence=True, password_file=passwords,
+                       acl_file=tmp_path / "hq.acl")
+    else:
+        hq = Mosquitto(persistence=True)
+    acl = ["user hq", "topic readwrite vipctl/#"]
+    made: dict[str, Mosquitto] = {}
+    for site in sites:
+        args = ("--user", site, "--password-env", "HQ_PASSWORD") if logins else ()
+        made[site], printed = bridged_site(tmp_path / site, hq, prefix, site, *args,
+                                           env={"HQ_PASSWORD": f"pw-{site}"})
+        acl += hq_acl(printed)
+    (tmp_path / "hq.acl").write_text("\n".join(acl) + "\n")
+    started: list[Mosquitto] = []
     try:
-        for site in sites:
-            started[site] = bridged_site(tmp_path / site, hq, prefix, site)
-        yield hq, started
+        for broker in [hq, *made.values()]:
+            broker.start()
+            started.append(broker)
+        yield hq, made
     finally:
-        for broker in [*started.values(), hq]:
+        for broker in reversed(started):
             broker.stop()
 
 
@@ -101,8 +119,8 @@ async def test_two_whole_visits_and_head_office_down_for_part_of_them(
 
 async def test_bookings_from_head_office_across_a_link_that_was_down(
         tmp_path: Path, topic_prefix: str) -> None:
-    async with brokers(tmp_path, topic_prefix, ["east"]) as (hq, sites), \
-            head_office(hq, f"hq-{topic_prefix}") as office, \
+    async with brokers(tmp_path, topic_prefix, ["east"], logins=True) as (hq, sites), \
+            head_office(hq, f"hq-{topic_prefix}", "hq", "pw-hq") as office, \
             site_rig(tmp_path / "east", sites["east"], topic_prefix, speed=SPEED,
                      site_id="east") as rig:
         assert rig.daemon.link is not None
