@@ -34,9 +34,12 @@ CURSOR_KEY = "link:events_sent"
 BATCH = 200
 # Re-read this often even without a new event (seconds): the live feed is only a doorbell.
 POLL_S = 1.0
-# A hole in the ids (a lower id not committed yet: another writer's transaction on
-# PostgreSQL, or a rolled-back insert that left it for ever) is waited for this long
-# before the rows after it are sent (seconds).
+# On PostgreSQL ids come from a sequence when a row is inserted, not when it is committed:
+# a row with a lower id can become visible after a higher one (two transactions of the
+# daemon's, from the loop and from a worker thread). A row after a hole in the ids waits
+# this long (seconds) for the hole to fill before it is sent; a hole that stays is an id
+# of another site (one sequence for all sites sharing the database) or of a rolled-back
+# insert. SQLite assigns and commits ids under one write lock, in order: no wait there.
 GAP_S = 2.0
 # How long one publish may wait for the connection before the batch is tried again.
 PUBLISH_TIMEOUT_S = 5.0
@@ -64,14 +67,17 @@ class EventOutbox:
     """Publishes the event log on vipctl/<site>/events (QoS 1, not retained)."""
 
     def __init__(self, *, db: Database, events: EventLog, book: VisitBook,
-                 transport: MqttTransport, clock: Monotonic | None = None) -> None:
+                 transport: MqttTransport, clock: Monotonic | None = None,
+                 settle: float | None = None) -> None:
         self._db = db
         self._events = events
         self._book = book
         self._transport = transport
         self._clock = clock or asyncio.get_running_loop().time
         self._topic = events_topic(db.site_id)
-        self._gap_seen: tuple[int, float] | None = None  # (the id after the hole, when)
+        self._settle = (GAP_S if db.dialect == "postgresql" else 0.0) if settle is None \
+            else settle
+        self._seen: dict[int, float] = {}  # when a row after a hole was first read
         self.sent = 0  # messages acknowledged by the broker since start (status, tests)
 
     def cursor(self) -> int:
@@ -85,7 +91,7 @@ class EventOutbox:
                 rows, visits = await self._db.read_off_loop(
                     functools.partial(_rows, site_id=self._db.site_id, after=cursor,
                                       book=self._book))
-                ready = self._ready(cursor, rows)
+                ready = self.ready(cursor, rows)
                 if ready:
                     await self._send([message(self._db.site_id, r, visits.get(r.visit_id or ""))
                                       for r in ready])
@@ -96,23 +102,20 @@ class EventOutbox:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(anext(doorbell), POLL_S)
 
-    def _ready(self, cursor: int, rows: Sequence[EventRow]) -> list[EventRow]:
-        """The rows that may go now: up to the first hole in the ids, unless the hole has
-        been there GAP_S (then it is a lost id, not a late one)."""
+    def ready(self, cursor: int, rows: Sequence[EventRow]) -> list[EventRow]:
+        """The rows that may go now: in order, up to the first one after a hole in the ids
+        that has not waited `settle` since it was first read."""
+        now = self._clock()
         ready: list[EventRow] = []
         expected = cursor + 1
         for row in rows:
-            if row.id != expected and not self._hole_is_old(row.id):
+            if row.id != expected and now - self._seen.setdefault(row.id, now) < self._settle:
                 break
             ready.append(row)
             expected = row.id + 1
+        for row_id in [i for i in self._seen if i < expected]:
+            del self._seen[row_id]
         return ready
-
-    def _hole_is_old(self, after_hole: int) -> bool:
-        now = self._clock()
-        if self._gap_seen is None or self._gap_seen[0] != after_hole:
-            self._gap_seen = (after_hole, now)
-        return now - self._gap_seen[1] >= GAP_S
 
     async def _send(self, messages: list[EventMessage]) -> None:
         """Publish them all, in order; return once the broker has acknowledged every one.
