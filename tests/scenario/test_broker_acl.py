@@ -1,7 +1,8 @@
 """The broker ACL vipctl ships (docs/mosquitto/) on a real Mosquitto with per-user passwords:
 vipctl, its media agent, Zigbee2MQTT and Tasmota do their parts of a visit (a press, its
 announcement, the lights, the music); nobody else can press the button or make the intercom
-speak (issue 12), and no login can write head office's booking requests (issue 13). What crossed the broker is watched by the installer's `admin` login."""
+speak (issue 12), and no login can write head office's booking requests (issue 13). What
+crossed the broker is watched by the installer's `admin` login."""
 
 from __future__ import annotations
 
