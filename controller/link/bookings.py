@@ -13,6 +13,10 @@ request can never race each other. Retained requests are not requests (issue 12:
 messages are state only), garbage is answered when it names a request id and logged
 either way: nothing that arrives here can stop the daemon. Guest names stay in payloads,
 never in topics or log lines.
+
+A request is acknowledged to the broker when it arrives (paho acknowledges QoS 1 on
+receipt), before it is booked: a daemon killed in between loses that delivery, and head
+office, hearing no reply, sends the same request id again.
 """
 
 from __future__ import annotations
@@ -149,8 +153,9 @@ class BookingDesk:
         try:
             visit = await self._engine.book_visit(visit_request, source=source, also=store)
         except BookingRefused as refused:
-            log.info("link: booking request %s refused: %s", request.request_id,
-                     refused.reason)
+            # Not the reason: it names the other visit's guest (data for the reply only).
+            log.info("link: booking request %s refused (collides with %s, next free %s)",
+                     request.request_id, refused.collides_with, refused.next_free)
             return self._reply(request.request_id, ok=False, error=refused.reason,
                                collides_with=refused.collides_with,
                                next_free=refused.next_free)
