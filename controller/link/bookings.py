@@ -35,6 +35,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from controller.engine.engine import Engine
+from controller.link.encoding import to_json
 from controller.link.wire import (
     REQUEST_ID,
     BookingReply,
@@ -170,7 +171,7 @@ class BookingDesk:
         """Publish the reply; while the broker is away, wait for it (head office waits)."""
         while True:
             try:
-                await self._transport.publish(reply_topic(self._site), reply.model_dump_json(),
+                await self._transport.publish(reply_topic(self._site), to_json(reply),
                                               qos=1, retain=False, timeout=PUBLISH_TIMEOUT_S)
             except TransportUnavailable as exc:
                 log.info("link: reply to %s not sent (%s); waiting for the broker",

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller.link.encoding import to_json
 from controller.link.wire import EventMessage, VisitSnapshot, events_topic
 from controller.store.book import VisitBook
 from controller.store.database import Database
@@ -120,7 +121,7 @@ class EventOutbox:
     async def _send(self, messages: list[EventMessage]) -> None:
         """Publish them all, in order; return once the broker has acknowledged every one.
         While the broker is away, wait for it and send the whole batch again."""
-        payloads = [m.model_dump_json().encode() for m in messages]
+        payloads = [to_json(m) for m in messages]
         while True:
             # Issued in order (paho keeps its queue in order), acknowledged together; every
             # one is awaited, so a retry never overlaps a publish still in flight.

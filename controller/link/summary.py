@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from controller.link.encoding import to_json
 from controller.link.wire import (
     NEXT_VISITS,
     SUMMARY_EVERY_S,
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 MIN_GAP_S = 1.0
 PUBLISH_TIMEOUT_S = 5.0
 _COMING = (VisitStatus.BOOKED, VisitStatus.PREPARING)
+_EPOCH = datetime.fromtimestamp(0, UTC)  # in place of `at`, to compare two summaries
 
 
 def _when(stamp: float | None) -> datetime | None:
@@ -74,13 +76,13 @@ class SummaryPublisher:
         self.sent = 0
 
     async def run(self) -> None:
-        last: str | None = None  # the payload last acknowledged, without its time
+        last: bytes | None = None  # the payload last acknowledged, its time left out
         loop = asyncio.get_running_loop()
         sent_at = -SUMMARY_EVERY_S
         async with self._events.subscribe(maxsize=1) as doorbell:
             while True:
                 summary = self._build()
-                content = summary.model_dump_json(exclude={"at"})
+                content = to_json(summary.model_copy(update={"at": _EPOCH}))
                 due = content != last or loop.time() - sent_at >= SUMMARY_EVERY_S
                 if due and await self._publish(summary):
                     last, sent_at = content, loop.time()
@@ -92,7 +94,7 @@ class SummaryPublisher:
 
     async def _publish(self, summary: Summary) -> bool:
         try:
-            await self._transport.publish(self._topic, summary.model_dump_json(), qos=1,
+            await self._transport.publish(self._topic, to_json(summary), qos=1,
                                           retain=True, timeout=PUBLISH_TIMEOUT_S)
         except TransportUnavailable as exc:
             log.info("link: summary not sent (%s); again at the next change or heartbeat", exc)
