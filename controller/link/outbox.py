@@ -35,6 +35,8 @@ CURSOR_KEY = "link:events_sent"
 BATCH = 200
 # Re-read this often even without a new event (seconds): the live feed is only a doorbell.
 POLL_S = 1.0
+# After the doorbell, wait this long (seconds) for the rest of a burst before reading.
+COALESCE_S = 0.05
 # On PostgreSQL ids come from a sequence when a row is inserted, not when it is committed:
 # a row with a lower id can become visible after a higher one (two transactions of the
 # daemon's, from the loop and from a worker thread). A row after a hole in the ids waits
@@ -97,11 +99,16 @@ class EventOutbox:
                     await self._send([message(self._db.site_id, r, visits.get(r.visit_id or ""))
                                       for r in ready])
                     cursor = ready[-1].id
-                    self._db.save_value(CURSOR_KEY, {"id": cursor})
+                    # With the daemon's next deferred writes: no commit of its own.
+                    self._db.defer(functools.partial(self._db.save_value, CURSOR_KEY,
+                                                     {"id": cursor}))
                     if len(ready) == BATCH:
                         continue  # more are waiting: no pause between batches
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(anext(doorbell), POLL_S)
+                    # A burst (a scene's commands and their confirmations) is one batch: one
+                    # read, one round of publishes, not one per event.
+                    await asyncio.sleep(COALESCE_S)
 
     def ready(self, cursor: int, rows: Sequence[EventRow]) -> list[EventRow]:
         """The rows that may go now: in order, up to the first one after a hole in the ids
