@@ -20,6 +20,7 @@ from controller.engine.context import CurrentVisit
 from controller.engine.engine import Engine
 from controller.engine.executor import Executor
 from controller.engine.media_watch import MediaWatch
+from controller.link.service import Link
 from controller.store.book import VisitBook
 from controller.store.database import Database, open_database
 from controller.store.events import EventLog
@@ -103,6 +104,13 @@ class Daemon:
             ledger=self.ledger, events=self.events, tz=self.tz, clock=self.clock, speed=speed,
             current=self.current,
         )
+        # The link to head office (controller/link), on a connection of its own; built
+        # here, connected only by start(): a standby's view of the site never starts.
+        self.link: Link | None = None
+        if site.link.enabled:
+            self.link = Link(settings=mqtt_settings(site), name=site.site.name, db=self.db,
+                             events=self.events, book=self.book, engine=self.engine,
+                             registry=self.registry, tz=self.tz, clock=self.clock)
         self._tasks = TaskSet("daemon", logger=log)
         self._started = False
         # A standby's view of the site (controller/standby.py): the API reads, never writes.
@@ -125,6 +133,8 @@ class Daemon:
             log.warning("broker %s not reachable yet; going on, commands will wait for it",
                         self.site.mqtt.url)
         await self.engine.start()
+        if self.link is not None and not self.read_only:
+            await self.link.start()
         log.info("vipctl running for %s (%d devices, speed x%g)",
                  self.site.site.name, len(self.registry.devices), self.speed)
 
@@ -137,6 +147,8 @@ class Daemon:
             return
         self._started = False
         await self._tasks.stop()
+        if self.link is not None:
+            await self.link.stop()
         await self.engine.stop()
         await self.announcer.close()
         await self.executor.close()

@@ -41,10 +41,13 @@ class Mosquitto:
     With `password_file` anonymous clients are refused and every client logs in; with
     `acl_file` each may use only its topics (docs/mosquitto/). `security`: configuration
     lines of a site's own instead (docs/mosquitto/site.conf without its listener), put
-    before the test's listener on a free loopback port."""
+    before the test's listener on a free loopback port. `persistence`: sessions and their
+    queued messages survive a restart (saved in the broker's folder when it stops).
+    `extra`: more configuration after the listener (a bridge's `connection` section)."""
 
     def __init__(self, port: int | None = None, *, password_file: Path | None = None,
-                 acl_file: Path | None = None, security: str = "") -> None:
+                 acl_file: Path | None = None, security: str = "", persistence: bool = False,
+                 extra: str = "") -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self._dir = Path(tempfile.mkdtemp(prefix="vipctl-mosquitto-"))
@@ -53,18 +56,23 @@ class Mosquitto:
             security += f"\nallow_anonymous false\npassword_file {password_file}"
         if acl_file is not None:
             security += f"\nacl_file {acl_file}"
-        if "password_file" in security or "acl_file" in security:
-            # Started as root, mosquitto reads these files after dropping to its own user,
-            # which cannot enter the test's folders: it stays the user that started it.
-            security += f"\nuser {getpass.getuser()}"
-        self._conf.write_text(
-            f"{security.strip() or 'allow_anonymous true'}\n"
+        user = ""
+        if "password_file" in security or "acl_file" in security or persistence:
+            # Started as root, mosquitto reads these files (and writes its persistence
+            # file) after dropping to its own user, which cannot enter the test's folders:
+            # it stays the user that started it.
+            user = f"user {getpass.getuser()}\n"
+        self.extra = extra  # may be set until start(): a bridge needs the broker's port first
+        self._base = (
+            f"{security.strip() or 'allow_anonymous true'}\n{user}"
             f"listener {self.port} 127.0.0.1\n"
-            "persistence false\n"
-            "log_dest stderr\n"
+            + (f"persistence true\npersistence_location {self._dir}/\n" if persistence
+               else "persistence false\n")
+            + "log_dest stderr\n"
             "log_type error\n"
             "log_type warning\n"
         )
+        self._conf.write_text(self._base + self.extra)  # read (and added to) by bench/
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -73,6 +81,8 @@ class Mosquitto:
         return f"mqtt://{self.host}:{self.port}"
 
     def start(self) -> None:
+        if self.extra and not self._conf.read_text().endswith(self.extra):
+            self._conf.write_text(self._base + self.extra)
         self._log = open(self._dir / "mosquitto.log", "ab")  # noqa: SIM115 - closed by stop()
         self._proc = subprocess.Popen(
             [MOSQUITTO, "-c", str(self._conf)], stdout=subprocess.DEVNULL, stderr=self._log)

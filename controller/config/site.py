@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     SecretStr,
+    StrictBool,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -219,6 +220,13 @@ class DatabaseSettings(_Section):
         return make_url(self.url).render_as_string(hide_password=True)
 
 
+class LinkSettings(_Section):
+    # The link to head office (controller/link): events, the summary and booking requests
+    # under vipctl/<site.id>/ on the site's broker, for its Mosquitto bridge to carry.
+    # Off for a site that has no head office to report to.
+    enabled: StrictBool = True
+
+
 class SiteConfig(_Section):
     site: SiteInfo
     mqtt: MqttSettings
@@ -230,6 +238,7 @@ class SiteConfig(_Section):
     api: ApiSettings = ApiSettings()  # how the API and the page are served
     # Serial ports the `serial:` devices name (devices/serial_site.py).
     serial_ports: dict[Id, SerialPortConfig] = Field(default_factory=dict)
+    link: LinkSettings = LinkSettings()  # the link to head office
 
     @model_validator(mode="wrap")
     @classmethod

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from common.tasks import TaskSet
@@ -31,6 +32,9 @@ from controller.store.visits import FREE, OPEN, IllegalTransition, Visit, VisitS
 from scenes.model import Scene
 from scenes.timeline import announcements, lateness_decision, plan, plan_holds, restore_time
 from scenes.timeline import preparation as preparation_cues
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +181,10 @@ class Engine:
 
     # --- visits -----------------------------------------------------------------------------
 
-    async def book_visit(self, request: VisitRequest, *, source: str) -> Visit:
-        visit = self.book.book(request, source)
+    async def book_visit(self, request: VisitRequest, *, source: str,
+                         also: Callable[[Session, Visit], None] | None = None) -> Visit:
+        """Book and schedule a visit; `also`: as VisitBook.book's."""
+        visit = self.book.book(request, source, also=also)
         self.events.append("visit", visit_id=visit.id, source=source,
                            detail={"action": "booked", "start": visit.start.isoformat(),
                                    "guest": visit.salutation}, result="ok")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -107,7 +107,10 @@ class VisitBook:
         (start - ahead <= at <= end) whose start is nearest `at`."""
         return self._memory().nearest(self._aware(at), ahead=ahead, statuses=statuses)
 
-    def book(self, request: VisitRequest, source: str) -> Visit:
+    def book(self, request: VisitRequest, source: str, *,
+             also: Callable[[Session, Visit], None] | None = None) -> Visit:
+        """Book `request`; `also(session, visit)` writes in the same transaction (a head
+        office request's reply: booked and answered together, or neither)."""
         if not 1 <= len(source) <= 32:
             raise ValueError("source must be 1 to 32 characters")
         start = self._aware(request.start)
@@ -132,6 +135,8 @@ class VisitBook:
                                        status=S.BOOKED.value, at=now))
             session.flush()
             visit = self._visits(session, [row])[0]
+            if also is not None:
+                also(session, visit)
         self._memory().remember(visit)
         return visit
 
@@ -214,6 +219,16 @@ class VisitBook:
             return visit
         with self._db.read() as session:
             return self._visits(session, [self._row(session, visit_id)])[0]
+
+    def read_many(self, session: Session, visit_ids: Iterable[str]) -> dict[str, Visit]:
+        """The site's visits of these ids, as they are in `session`'s transaction (for a
+        reader off the loop: controller/link's events carry their visit)."""
+        ids = sorted(set(visit_ids))
+        if not ids:
+            return {}
+        rows = session.execute(select(*VISIT_COLUMNS).where(
+            VisitRow.site_id == self._db.site_id, VisitRow.id.in_(ids))).all()
+        return {visit.id: visit for visit in self._visits(session, rows)}
 
     def list(
         self,

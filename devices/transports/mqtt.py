@@ -93,6 +93,11 @@ class MqttSettings:
     keepalive: int = 30
     topic_prefix: str = ""
     status_topic: str | None = None  # vipctl's own retained "online"/"offline"
+    # False: a persistent session (MQTT 3.1.1 clean session off). The broker keeps this
+    # client id's subscriptions while it is away and queues the QoS 1 messages meant for
+    # it, delivered when it connects again (the link's booking requests). Devices' own
+    # connection keeps it True: a button press queued while vipctl was down is stale.
+    clean_session: bool = True
 
 
 class MqttTransport(Connection):
@@ -189,6 +194,7 @@ class MqttTransport(Connection):
             tls_context=tls_context,
             socket_options=[NODELAY],
             timeout=10,
+            clean_session=s.clean_session,
         )
         client.pending_calls_threshold = PENDING_PUBLISH_WARNING
         return client

@@ -1,7 +1,8 @@
 """The broker ACL vipctl ships (docs/mosquitto/) on a real Mosquitto with per-user passwords:
 vipctl, its media agent, Zigbee2MQTT and Tasmota do their parts of a visit (a press, its
 announcement, the lights, the music); nobody else can press the button or make the intercom
-speak (issue 12). What crossed the broker is watched by the installer's `admin` login."""
+speak (issue 12), and no login can write head office's booking requests (issue 13). What
+crossed the broker is watched by the installer's `admin` login."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ PASSWORDS = {user: f"pw-{user}" for user in (
     "vipctl", "vipctl-agent", "zigbee2mqtt", "tasmota", "bridge", "admin", "intruder")}
 BUTTON = "zigbee2mqtt/concierge/button"  # a friendly_name with a "/", as in example-site
 SAY = "vipctl/intercom/staff/say"
+# Head office's booking requests for this site (site.id "site"): only its bridge brings them.
+REQUEST = "vipctl/site/bookings/request"
 ARRIVED = "王先生已到访,请各岗位做好接待工作"
 
 SCENE = """\
@@ -195,9 +198,14 @@ async def test_a_visit_runs_under_the_acl_and_no_one_else_presses_or_speaks(
                     await rogue.publish(f"{BUTTON}/action", "single", qos=1)
                     if user != "vipctl":  # vipctl's own say is its job
                         await rogue.publish(SAY, rogue_say, qos=1)
+                    await rogue.publish(REQUEST, json.dumps({"request_id": f"r-{user}",
+                                                             "visit": {}}), qos=1)
             await marker(secured, wire, 1)
             assert not [t for t, _ in wire if t.startswith(BUTTON)]
             assert not [p for t, p in wire if t == SAY]
+            assert not [p for t, p in wire if t == REQUEST]
+            # The link to head office is vipctl's part: its events pass the ACL.
+            await eventually(lambda: [t for t, _ in wire if t == "vipctl/site/events"])
             await always(lambda: not [e for e in heard if e.kind == "action"])
             speaker = agent.devices["staff_intercom"]
             assert speaker.spoken_texts() == []
