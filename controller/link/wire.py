@@ -21,7 +21,6 @@ receiver idempotent.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -144,4 +143,4 @@ class BookingReply(_Message):
     visit: VisitSnapshot | None = None
     error: str | None = None
     collides_with: str | None = None
-    next_free: datetime | None = None
+    next_free: AwareDatetime | None = None
