@@ -49,6 +49,8 @@ class Link(ABC):
 
     def __init__(self) -> None:
         self.on_data: Callable[[bytes], None] = lambda data: None
+        # A client has just connected (sockets only: a serial line has no connections).
+        self.on_connect: Callable[[], None] = lambda: None
 
     @property
     @abstractmethod
@@ -160,6 +162,7 @@ class SocketLink(Link):
         if self._client is not None:  # a new connection replaces the old one
             self._client.close()
         self._client = writer
+        self.on_connect()
         task = asyncio.current_task()
         if task is not None:
             self._readers.add(task)
