@@ -4,7 +4,8 @@ manual announcements, signing in, and the concierge page.
 Every request but /health, the page's files and the API's description needs a credential
 (auth_middleware.py), then the role the route asks for (deps.py: authorize). Every route
 is `async def` and runs in the daemon's own loop (server.py): the engine is not
-thread-safe, and need not be. OpenAPI at /openapi.json, docs at /docs.
+thread-safe, and need not be. OpenAPI at /openapi.json, docs at /docs and /redoc from
+packaged files (docs.py: no CDN).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 from controller.api import errors as api_errors
 from controller.api import web
 from controller.api.auth_middleware import AuthMiddleware
+from controller.api.docs import documented_app
 from controller.api.limits import Gate, LimitMiddleware
 from controller.api.models import Health
 from controller.api.routes import auth as auth_routes
@@ -45,7 +47,7 @@ def make_app(daemon: Daemon, *, heartbeat: float = HEARTBEAT_S,
     if not auth.configured:
         log.warning("no API credentials are set up: every request but /health will be "
                     "refused; see the README (auth: in the site file, or VIPCTL_API_TOKEN)")
-    app = FastAPI(
+    app = documented_app(
         title="vipctl",
         version="0.1.0",
         summary="The VIP reception daemon of one sales center: visits, triggers, devices, "

@@ -6,7 +6,8 @@ parse error, not an unknown path) answers a caller without a credential with mor
 "sign in". The role is checked afterwards by `controller.api.deps.authorize` (403).
 
 Public: /health, the page's own files (/ and /static/...), the API's description
-(/openapi.json, /docs: no site data in them), and POST /auth/login and /auth/logout.
+(/openapi.json, /docs, /redoc and their files under /docs/assets/: no site data in them),
+and POST /auth/login and /auth/logout.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from controller.api.deps import SAFE_METHODS, SESSION_COOKIE
+from controller.api.docs import ASSETS_URL, DOCS_URL, OAUTH2_REDIRECT_URL, REDOC_URL
 from controller.auth.credentials import Authenticator, Principal
 
 log = logging.getLogger(__name__)
 
-PUBLIC_PATHS = frozenset({"/health", "/", "/favicon.ico", "/openapi.json", "/docs",
-                          "/docs/oauth2-redirect", "/auth/login", "/auth/logout"})
-PUBLIC_PREFIXES = ("/static/",)
+PUBLIC_PATHS = frozenset({"/health", "/", "/favicon.ico", "/openapi.json", DOCS_URL,
+                          REDOC_URL, OAUTH2_REDIRECT_URL, "/auth/login", "/auth/logout"})
+PUBLIC_PREFIXES = ("/static/", f"{ASSETS_URL}/")
 # What a 401 tells a client to do.
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="vipctl"'}
 

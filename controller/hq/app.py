@@ -17,6 +17,7 @@ from controller.api import errors as api_errors
 from controller.api import web
 from controller.api.app import MAX_BODY_BYTES
 from controller.api.auth_middleware import AuthMiddleware
+from controller.api.docs import documented_app
 from controller.api.limits import Gate, LimitMiddleware
 from controller.api.routes import auth as auth_routes
 from controller.api.tls import HstsMiddleware
@@ -68,7 +69,7 @@ def _sign_in_routes() -> APIRouter:
 
 def make_hq_app(hq: HeadOffice, *, auth: Authenticator | None = None) -> FastAPI:
     auth = auth or Authenticator.from_settings(hq.config.auth)
-    app = FastAPI(title="vipctl head office", version="0.1.0",
+    app = documented_app(title="vipctl head office", version="0.1.0",
                   summary="Every site's now, all their visits, and bookings at any site.",
                   max_body_size=MAX_BODY_BYTES)
     app.state.hq = hq
