@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,9 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
     """The libpq URI of an SQLAlchemy URL, without its password; the password's variable."""
     parsed = make_url(url)
     env = {"PGPASSWORD": parsed.password} if parsed.password else {}
-    uri = parsed.set(drivername="postgresql", password=None)
+    # Made anew: URL.set(password=None) means "leave the password as it is".
+    uri = URL.create("postgresql", username=parsed.username, host=parsed.host,
+                     port=parsed.port, database=parsed.database, query=parsed.query)
     return uri.render_as_string(hide_password=False), env
 
 
