@@ -39,6 +39,8 @@ from controller.store.sqlite_lock import SqliteLock, lock_path, sqlite_file
 BUSY_TIMEOUT_S = 10.0
 # The time in the names of the files a restore leaves (UTC: the same on every machine).
 STAMP = "%Y%m%dT%H%M%SZ"
+# What sqlite3 says of a file that is not a database (SQLITE_NOTADB).
+NOT_A_DATABASE = "file is not a database"
 
 
 class BackupError(ControllerError):
@@ -115,14 +117,17 @@ def describe(url: str) -> Contents:
         engine.dispose()
 
 
-def describe_file(path: Path) -> Contents:
-    """The contents of an SQLite file; BackupError if it is not a vipctl database."""
+def describe_file(path: Path, *, name: Path | None = None) -> Contents:
+    """The contents of an SQLite file; BackupError if it is damaged or not a vipctl
+    database. `name`: the file to name in errors (the backup that `path` is a copy of)."""
+    name = name or path
+    _check_integrity(path, name)
     try:
         return describe(f"sqlite:///{path}")
     except DatabaseError as exc:  # "file is not a database", a truncated file
-        raise BackupError(f"{path} is not an SQLite database ({exc.orig})", path=path) from None
+        raise BackupError(f"{name} is not an SQLite database ({exc.orig})", path=name) from None
     except BackupError as exc:
-        raise BackupError(f"{path}: {exc}", path=path) from None
+        raise BackupError(f"{name}: {exc}", path=name) from None
 
 
 def backup_sqlite(url: str, target: Path) -> Contents:
@@ -131,6 +136,8 @@ def backup_sqlite(url: str, target: Path) -> Contents:
     database = _sqlite_path(url)
     if not database.is_file():
         raise BackupError(f"there is no database at {database}", path=database)
+    if not target.parent.is_dir():
+        raise BackupError(f"there is no folder {target.parent}", path=target)
     partial = target.with_name(target.name + ".partial")
     try:
         _copy(database, partial)
@@ -155,7 +162,7 @@ def restore_sqlite(url: str, site_id: str, source: Path, *, now: datetime | None
     incoming = database.with_name(f"{database.name}.restoring-{stamp}")
     try:
         _copy(source, incoming)
-        contents = describe_file(incoming)
+        contents = describe_file(incoming, name=source)
         if not contents.holds(site_id):
             raise BackupError(
                 f"{source} is a backup of {contents}, not of site {site_id!r}: restore it "
@@ -203,8 +210,21 @@ def _copy(source: Path, target: Path) -> None:
             dst.execute("PRAGMA journal_mode=DELETE")
     except sqlite3.DatabaseError as exc:
         target.unlink(missing_ok=True)
-        raise BackupError(f"{source} is not an SQLite database that can be read ({exc})",
-                          path=source) from None
+        if str(exc) == NOT_A_DATABASE:
+            raise BackupError(f"{source} is not an SQLite database", path=source) from None
+        # A source that cannot be opened, a full disk: SQLite's words say which.
+        raise BackupError(f"could not copy {source} to {target}: {exc}", path=source) from None
+
+
+def _check_integrity(path: Path, name: Path) -> None:
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            found = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    except sqlite3.DatabaseError as exc:  # damage in the pages the check itself needs
+        found = [str(exc)]
+    if found != ["ok"]:
+        raise BackupError(f"{name} is damaged (SQLite's integrity check: "
+                          f"{'; '.join(map(str, found[:3]))})", path=name)
 
 
 def _drop_log(database: Path) -> None:

@@ -132,8 +132,13 @@ def test_what_is_not_a_vipctl_database_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(other) as conn:
         conn.execute("CREATE TABLE visits (id TEXT)")
     assert _refused(url, "demo", other) == (
-        f"{tmp_path / 'site' / 'vipctl.db.restoring-20261205T133000Z'}: not a vipctl database "
-        "(no visits and schedule_lock tables)")
+        f"{other}: not a vipctl database (no visits and schedule_lock tables)")
+    damaged = tmp_path / "damaged.db"
+    backup_sqlite(_site_db(tmp_path / "source", "demo", visits=40), damaged)
+    with damaged.open("r+b") as file:  # a page in the middle overwritten: a bad disk
+        file.seek(damaged.stat().st_size // 2)
+        file.write(b"\xff" * 4096)
+    assert "is damaged (SQLite's integrity check: " in _refused(url, "demo", damaged)
     with pytest.raises(BackupError, match="there is no file"):
         restore_sqlite(url, "demo", tmp_path / "missing.db")
 
