@@ -1,16 +1,19 @@
 """`vipctl backup` and `vipctl restore` on an SQLite site, as an operator types them: a folder
-gets a named file, an existing backup is never overwritten unasked, and a restore says where
-the database it replaced went."""
+gets a named file, an existing backup is never overwritten unasked, a restore says where
+the database it replaced went, and a daemon does not start under a restore."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import Result
 from typer.testing import CliRunner
 
 from controller.cli.main import app
-from tests.sitefiles import HEAD, LIGHT, write
+from controller.store.sqlite_lock import SqliteLock
+from tests.sitefiles import HEAD, LIGHT, REPO, write
 
 
 def _vipctl(*args: str) -> Result:
@@ -47,3 +50,20 @@ def test_backup_into_a_folder_then_restore_over_the_site(tmp_path: Path) -> None
         "start the daemon: it carries on from the backup's state (the steps done before the "
         "backup are not done again)",
     ]
+
+
+def test_a_daemon_does_not_start_while_a_restore_holds_the_database(tmp_path: Path) -> None:
+    # The demo site: every device the shipped scene names.
+    site = write(tmp_path, (REPO / "config" / "demo.yaml").read_text(encoding="utf-8"))
+    restoring = SqliteLock(tmp_path / "vipctl.db", exclusive=True)
+    try:
+        started = subprocess.run(
+            [str(Path(sys.executable).parent / "vipctl"), "run", "--config", str(site),
+             "--api-port", "0"], capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        restoring.release()
+    assert started.returncode == 1
+    assert started.stderr.splitlines()[-1] == (
+        f"error: the database sqlite:///{tmp_path / 'vipctl.db'}: a restore is replacing "
+        f"{tmp_path / 'vipctl.db'}: start again once it is done")
+    assert not (tmp_path / "vipctl.db").exists()  # nothing made behind the restore's back
