@@ -26,6 +26,7 @@ from controller.store.database import Database, open_database
 from controller.store.events import EventLog
 from controller.store.ledger import StepLedger
 from controller.store.requests import VisitRequest
+from controller.store.sqlite_lock import SqliteLock
 from devices.device import DeviceEvent
 from devices.local.site import LocalSite
 from devices.registry import DeviceRegistry
@@ -77,7 +78,14 @@ class Daemon:
         self.speed = speed
         self.tz = site.site.tz
         self.clock = clock or (lambda: datetime.now(self.tz))
-        self.db: Database = open_database(site.database.url, site.site.id)
+        # Held until stop(): `vipctl restore` must not replace the file under a daemon.
+        self._db_lock = SqliteLock.for_daemon(site.database.url)
+        try:
+            self.db: Database = open_database(site.database.url, site.site.id)
+        except BaseException:
+            if self._db_lock is not None:
+                self._db_lock.release()
+            raise
         self.events = EventLog(self.db)
         self.ledger = StepLedger(self.db)
         # At a speed factor the whole time axis shrinks, the P1 teardown gap included.
@@ -161,6 +169,8 @@ class Daemon:
         # flush: write them before the database goes.
         self.events.flush()
         self.db.close()
+        if self._db_lock is not None:
+            self._db_lock.release()
 
     async def __aenter__(self) -> Daemon:
         await self.start()

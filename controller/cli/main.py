@@ -12,6 +12,7 @@ from rich.console import Console
 from common.yamlconf import ConfigError
 from controller.cli.agent import register as register_agent_commands
 from controller.cli.auth import register as register_auth_commands
+from controller.cli.backup import register as register_backup_commands
 from controller.cli.bridge import register as register_bridge_command
 from controller.cli.check_config import render_site
 from controller.cli.client import register as register_client_commands
@@ -60,6 +61,7 @@ register_say_command(app)  # say: a manual announcement, through the API
 register_agent_commands(app)  # agent media: a player PC's players and speakers
 register_hq_command(app)  # hq: head office, controller/hq
 register_bridge_command(app)  # bridge-config: the Mosquitto bridge to head office
+register_backup_commands(app)  # backup, restore: controller/cli/backup.py
 app.add_typer(db_app, name="db")  # db upgrade, db rename-site: controller/cli/db.py
 
 

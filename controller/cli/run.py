@@ -34,6 +34,7 @@ from controller.errors import BadInput
 from controller.lifecycle import configure_logging, stop_on_signals
 from controller.standby import run_with_standby
 from controller.store.schema import SchemaError
+from controller.store.sqlite_lock import DatabaseBusy
 from scenes.model import Scene
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ async def run_daemon(site: SiteConfig, scene: Scene, *, speed: float, api: tuple
             return EXIT_FAILED
     try:
         daemon = Daemon(site, scene, speed=speed)
-    except SchemaError as exc:  # a newer schema, another site's file: nothing was touched
+    # A newer schema, another site's file, a restore under way: nothing was touched.
+    except (SchemaError, DatabaseBusy) as exc:
         print(f"error: the database {site.database.display_url}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     stop_on_signals(daemon.stopping)

@@ -77,6 +77,12 @@ def head() -> str:
     return found
 
 
+def revisions() -> frozenset[str]:
+    """Every revision this vipctl knows, from the first to the newest."""
+    return frozenset(script.revision
+                     for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions())
+
+
 def current(connection: Connection) -> str | None:
     """The revision a database records (None: not stamped)."""
     return MigrationContext.configure(connection).get_current_revision()
@@ -126,8 +132,7 @@ def upgrade(engine: Engine, site_id: str) -> Upgrade:
         if before is None:
             command.stamp(config, BASELINE)
             before = BASELINE
-        known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
-        if before not in known:
+        if before not in revisions():
             raise SchemaError(f"the database is at schema revision {before}, which this "
                               f"vipctl does not know (its newest is {newest}): it was "
                               "upgraded by a newer vipctl; run that one, or restore a backup")
