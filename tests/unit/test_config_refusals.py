@@ -309,7 +309,7 @@ def test_metrics_token_env_is_read_like_every_secret(
     monkeypatch.delenv("VIPCTL_TEST_SCRAPE", raising=False)
     path = write(tmp_path, HEAD + LIGHT + "api:\n  metrics_token_env: VIPCTL_TEST_SCRAPE\n")
     assert problems(path) == [
-        f"{path}:10: api.metrics_token_env: environment variable VIPCTL_TEST_SCRAPE is not set"
+        f"{path}:11: api.metrics_token_env: environment variable VIPCTL_TEST_SCRAPE is not set"
     ]
     monkeypatch.setenv("VIPCTL_TEST_SCRAPE", "short-secret")
     refused = problems(path)
