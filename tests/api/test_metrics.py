@@ -3,26 +3,46 @@ simulators, the daemon at x600), parsed with prometheus-client's own parser."""
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from controller.auth.settings import Role
+from controller.config.api import ApiSettings
 from controller.store.visits import VisitStatus
 from tests.api.harness import api_site, bearer, served
 from tests.broker import Mosquitto
-from tests.scenario.rig import SAID_FOR_WANG
+from tests.scenario.rig import ROOT, SAID_FOR_WANG
 from tests.waiting import eventually
 
 SCRAPE_ENV = "VIPCTL_TEST_METRICS_TOKEN"
 SCRAPE_TOKEN = "scrape-only-token-0123456789"
 WITH_SCRAPE_TOKEN = f"api:\n  metrics_token_env: {SCRAPE_ENV}\n"
+
+
+README = ROOT / "README.md"
+DASHBOARD = ROOT / "docs" / "grafana-vipctl.json"
+
+
+def monitoring_section() -> str:
+    return README.read_text(encoding="utf-8").split("## Monitoring\n")[1].split("\n## ")[0]
+
+
+def documented_names() -> set[str]:
+    """Every metric the README's Monitoring section and the Grafana dashboard name."""
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel.get("targets", [])]
+    text = " ".join([monitoring_section(), *exprs])
+    return set(re.findall(r"\b((?:vipctl|process)_[a-z_]+[a-z])", text))
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +95,9 @@ async def test_a_whole_visit_in_the_metrics(tmp_path: Path, mosquitto: Mosquitto
         assert counted == dict.fromkeys(cues, 1.0)
         for cue in cues:
             late = value(text, "vipctl_cue_lateness_seconds_sum", cue=cue)
-            assert 0 <= late < 1.0, (cue, late)  # at x600 a second is ten minutes of visit
+            # On time is a few ms; a cue behind the commit of three holds' claims, on a
+            # machine busy with other work, was seen 0.5 s late.
+            assert 0 <= late < 3.0, (cue, late)
             assert value(text, "vipctl_cue_lateness_seconds_bucket", cue=cue, le="+Inf") == 1
 
         # Commands confirmed per convention: as many as the event log's confirmations by
@@ -103,6 +125,20 @@ async def test_a_whole_visit_in_the_metrics(tmp_path: Path, mosquitto: Mosquitto
         # The process basics, from prometheus-client's own collectors.
         assert value(text, "process_resident_memory_bytes") > 0
         assert any(s.name == "python_info" for s in samples(text))
+        # Every name the README and the dashboard use is one the daemon exports.
+        exported = {f.name for f in text_string_to_metric_families(text)}
+        exported |= {s.name for s in samples(text)}
+        assert len(documented_names()) > 10
+        assert documented_names() <= exported, documented_names() - exported
+
+
+def test_the_readme_scrape_token_example_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    block = next(b for b in monitoring_section().split("```yaml\n")[1:]
+                 if b.startswith("api:"))
+    monkeypatch.setenv("VIPCTL_METRICS_TOKEN", SCRAPE_TOKEN)
+    settings = ApiSettings.model_validate(yaml.safe_load(block.split("```")[0])["api"])
+    assert settings.metrics_token is not None
+    assert settings.metrics_token.get_secret_value() == SCRAPE_TOKEN
 
 
 async def test_who_may_scrape_and_a_device_offline(tmp_path: Path, mosquitto: Mosquitto,
