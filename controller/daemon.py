@@ -20,6 +20,7 @@ from controller.engine.context import CurrentVisit
 from controller.engine.engine import Engine
 from controller.engine.executor import Executor
 from controller.engine.media_watch import MediaWatch
+from controller.engine.metrics import Metrics, MetricsExporter
 from controller.link.service import Link
 from controller.store.book import VisitBook
 from controller.store.database import Database, open_database
@@ -104,14 +105,20 @@ class Daemon:
         self.current = CurrentVisit()
         self.executor = Executor(registry=self.registry, events=self.events, db=self.db,
                                  current=self.current)
+        # What /metrics shows (README, "Monitoring"): counted where it happens.
+        self.metrics = Metrics()
+        self.metrics.watch(self.registry)
         self.announcer = Announcer(self.registry, self.events, self.executor,
-                                   duck={d: s.duck for d, s in site.devices.items() if s.duck})
+                                   duck={d: s.duck for d, s in site.devices.items() if s.duck},
+                                   metrics=self.metrics)
         self.media_watch = MediaWatch(self.registry, self.events, current=self.current)
         self.engine = Engine(
             scene=scene, executor=self.executor, announcer=self.announcer, book=self.book,
             ledger=self.ledger, events=self.events, tz=self.tz, clock=self.clock, speed=speed,
-            current=self.current,
+            current=self.current, metrics=self.metrics,
         )
+        self.metrics_exporter = MetricsExporter(
+            self.metrics, devices=self.registry, db=self.db, queue_depth=self.announcer.waiting)
         # The link to head office (controller/link), on a connection of its own; built
         # here, connected only by start(): a standby's view of the site never starts.
         self.link: Link | None = None

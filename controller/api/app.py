@@ -17,11 +17,12 @@ from fastapi import FastAPI
 
 from controller.api import errors as api_errors
 from controller.api import web
-from controller.api.auth_middleware import AuthMiddleware
+from controller.api.auth_middleware import AuthMiddleware, ScrapeToken
 from controller.api.docs import documented_app
 from controller.api.limits import Gate, LimitMiddleware
 from controller.api.models import Health
 from controller.api.routes import auth as auth_routes
+from controller.api.routes import metrics as api_metrics
 from controller.api.routes import say as api_say
 from controller.api.routes import site as api_site
 from controller.api.routes import visits as api_visits
@@ -68,7 +69,8 @@ def make_app(daemon: Daemon, *, heartbeat: float = HEARTBEAT_S,
     # standby refuses changes only to callers who may make them.
     app.add_middleware(ReadOnlyMiddleware, daemon=daemon)
     app.add_middleware(LimitMiddleware, gate=app.state.gate)
-    app.add_middleware(AuthMiddleware, auth=auth)
+    scrape = None if settings.metrics_token is None else ScrapeToken(settings.metrics_token)
+    app.add_middleware(AuthMiddleware, auth=auth, scrape=scrape)
     if settings.hsts:
         app.add_middleware(HstsMiddleware)
 
@@ -81,6 +83,7 @@ def make_app(daemon: Daemon, *, heartbeat: float = HEARTBEAT_S,
     app.include_router(api_visits.router)
     app.include_router(api_site.router)
     app.include_router(api_say.router)  # POST /say: `vipctl say`
+    app.include_router(api_metrics.router)  # GET /metrics: Prometheus
     app.include_router(buttons.router)
     app.include_router(auth_routes.router)
     app.include_router(web.router)

@@ -12,10 +12,12 @@ and POST /auth/login and /auth/logout.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import math
 from urllib.parse import urlsplit
 
+from pydantic import SecretStr
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse
@@ -23,7 +25,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from controller.api.deps import SAFE_METHODS, SESSION_COOKIE
 from controller.api.docs import ASSETS_URL, DOCS_URL, OAUTH2_REDIRECT_URL, REDOC_URL
-from controller.auth.credentials import Authenticator, Principal
+from controller.auth.credentials import Authenticator, Principal, secret_digest
+from controller.auth.settings import Role
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,10 @@ PUBLIC_PATHS = frozenset({"/health", "/", "/favicon.ico", "/openapi.json", DOCS_
 PUBLIC_PREFIXES = ("/static/", f"{ASSETS_URL}/")
 # What a 401 tells a client to do.
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="vipctl"'}
+# Prometheus's page (routes/metrics.py), and the name its own token goes by in the logs
+# and the per-credential limits.
+METRICS_PATH = "/metrics"
+SCRAPER = "metrics-scraper"
 
 
 def client_address(scope: Scope) -> str:
@@ -67,10 +74,27 @@ def too_many(wait: float) -> JSONResponse:
                   {"Retry-After": str(seconds)})
 
 
+class ScrapeToken:
+    """The site's scrape token (`api.metrics_token_env`), kept as its SHA-256 like every
+    API token: it opens /metrics and nothing else."""
+
+    def __init__(self, token: SecretStr) -> None:
+        self._digest = secret_digest(token.get_secret_value())
+
+    def check(self, path: str, presented: str) -> Principal | None:
+        if path != METRICS_PATH or not hmac.compare_digest(secret_digest(presented),
+                                                           self._digest):
+            return None  # anywhere else the token is nobody's: a wrong token
+        return Principal(SCRAPER, Role.VIEWER, "token")
+
+
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, auth: Authenticator) -> None:
+    def __init__(self, app: ASGIApp, auth: Authenticator,
+                 scrape: ScrapeToken | None = None) -> None:
+        """`scrape`: the token that opens /metrics and nothing else."""
         self.app = app
         self.auth = auth
+        self.scrape = scrape
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_public(scope["path"]):
@@ -115,6 +139,8 @@ class AuthMiddleware:
         if wait > 0:
             return too_many(wait)
         principal = self.auth.check_token(token)
+        if principal is None and self.scrape is not None:
+            principal = self.scrape.check(scope["path"], token)
         if principal is None:
             self.auth.throttle.failed(key)
             # The address, never the token: a token in a log is a token given away.

@@ -5,6 +5,7 @@
       hsts: true                                 # tell browsers: this site only over HTTPS
       trusted_proxies: [127.0.0.1]               # a TLS proxy in front that sets X-Forwarded-For
       limits: {requests_per_credential: 8, streams_per_credential: 4, streams: 64}
+      metrics_token_env: VIPCTL_METRICS_TOKEN    # Prometheus's own token, for /metrics only
 
 Every field is optional. Without `trusted_proxies`, no request header may say where a
 client is: the address that connected is the one throttled and logged.
@@ -14,10 +15,21 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from common.envvars import read_env_fields
 from common.yamlconf import FieldError, beside_file
+from controller.auth.settings import MIN_TOKEN_LENGTH, EnvName
 
 # Requests one credential (a token, or a signed-in user) may have in progress at once: a
 # page makes two or three, a script looping in parallel more, and that is what is capped.
@@ -62,6 +74,26 @@ class ApiSettings(_Section):
     trusted_proxies: list[IPv4Network | IPv6Network] = Field(
         default_factory=list)
     limits: Limits = Limits()
+    # A token good for GET /metrics and nothing else, for a Prometheus server that should
+    # not hold a credential to the site's data (a viewer's token works there too).
+    metrics_token: SecretStr | None = None
+    metrics_token_env: EnvName | None = None  # read at load into `metrics_token`
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_in(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict):
+            data = read_env_fields(data, ("metrics_token",), info, "api")
+        return data
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            # Never echo it.
+            raise ValueError(f"a token needs at least {MIN_TOKEN_LENGTH} characters "
+                             "(`vipctl new-token` makes one)")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

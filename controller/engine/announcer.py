@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from common.tasks import TaskSet
 from controller.engine.context import in_step
+from controller.engine.metrics import Metrics
 from controller.store.events import EventLog
 from devices.announcements import MAX_QUEUE, AnnouncementQueue
 from devices.capabilities import Intercom, MediaPlayer
@@ -66,13 +67,15 @@ class _Job:
 
 class Announcer:
     def __init__(self, registry: DeviceRegistry, events: EventLog, writer: StateWriter, *,
-                 duck: Mapping[str, Mapping[str, int]] | None = None) -> None:
+                 duck: Mapping[str, Mapping[str, int]] | None = None,
+                 metrics: Metrics | None = None) -> None:
         """`writer`: the claim table's (the executor); `duck`: intercom id → {media device
-        id: volume while it speaks}."""
+        id: volume while it speaks}; `metrics`: counts what is played and what fails."""
         self.registry = registry
         self.events = events
         self.writer = writer
         self.duck = {i: dict(m) for i, m in (duck or {}).items()}
+        self.metrics = metrics or Metrics()
         self.queue_capacity = MAX_QUEUE  # per intercom; beyond it an announcement is refused
         self._queues: dict[str, AnnouncementQueue] = {}
         self._jobs: dict[str, dict[str, _Job]] = {}
@@ -102,6 +105,7 @@ class Announcer:
         try:
             queue.push(announcement)
         except ValueError as exc:  # 100 waiting: a flood must not delay speech for hours
+            self.metrics.announced(intercom_id, played=False)
             self.events.append(
                 "announcement", visit_id=visit_id, device_id=intercom_id,
                 detail={"step": step, "id": announcement.id, "text": announcement.text,
@@ -169,6 +173,7 @@ class Announcer:
                     "alert", visit_id=job.visit_id, device_id=intercom_id,
                     detail={"step": job.step, "id": a.id, "reason": str(exc)}, result="failed")
                 ok = False
+                self.metrics.announced(intercom_id, played=False)
             queue.finish(a.id, ok=ok)
             del jobs[a.id]
             if self.idle():
@@ -182,6 +187,7 @@ class Announcer:
         intercom = self.registry.get(intercom_id, Intercom)
         with in_step(step):
             result = await intercom.announce(announcement)
+        self.metrics.announced(intercom_id, played=result.ok)
         self.events.append_soon(
             "announcement", visit_id=visit_id, device_id=intercom_id,
             detail={"step": step, "id": announcement.id, "text": announcement.text,

@@ -21,6 +21,7 @@ from common.tasks import TaskSet
 from controller.engine.announcer import Announcer
 from controller.engine.context import CurrentVisit
 from controller.engine.executor import Executor
+from controller.engine.metrics import Metrics
 from controller.engine.presses import PressGate
 from controller.engine.steps import Steps
 from controller.engine.timers import Timers
@@ -59,6 +60,8 @@ HORIZON = timedelta(hours=24)
 HORIZON_SWEEP = timedelta(hours=1)
 # Steps run again when a crash cut them short (Engine._interrupted says why).
 RERUN_AFTER_CRASH = frozenset({"restore", "no-show"})
+# A step to run now and the time it was due: (key, due).
+Due = tuple[str, datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ class Engine:
         clock: Callable[[], datetime],
         speed: float = 1.0,
         current: CurrentVisit | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.scene = scene
         self.executor = executor
@@ -98,7 +102,7 @@ class Engine:
         self.timers = Timers(tz, self._run_step)
         self.steps = Steps(scene=scene, executor=executor, announcer=announcer, book=book,
                            ledger=ledger, events=events, current=self.current,
-                           timers=self.timers)
+                           timers=self.timers, metrics=metrics or Metrics(), clock=clock)
         self._tasks = TaskSet("engine", logger=log)
         self._reach: datetime | None = None  # visits starting before it are scheduled
 
@@ -345,17 +349,18 @@ class Engine:
                                   speed=self.speed)
         if restore_at is not None and "restore" not in done:
             self._due(visit.id, "restore", restore_at, now, overdue)
-        for key in pressed_now:
-            self._tasks.spawn(self.steps.step(visit.id, key, pressed=True), f"{visit.id}|{key}")
-        for key in overdue:
-            self._tasks.spawn(self.steps.step(visit.id, key), f"{visit.id}|{key}")
+        for key, due in pressed_now:
+            self._tasks.spawn(self.steps.step(visit.id, key, due, pressed=True),
+                              f"{visit.id}|{key}")
+        for key, due in overdue:
+            self._tasks.spawn(self.steps.step(visit.id, key, due), f"{visit.id}|{key}")
 
     def _plan_cues(self, visit: Visit, triggers: dict[str, datetime], done: set[str],
-                   now: datetime, pressed: str | None) -> tuple[list[str], list[str]]:
+                   now: datetime, pressed: str | None) -> tuple[list[Due], list[Due]]:
         """Schedule the cues ahead; return those overdue and still worth running, and those
-        the press sets off. A stale one is recorded as skipped."""
-        overdue: list[str] = []
-        pressed_now: list[str] = []
+        the press sets off, each with its due time. A stale one is recorded as skipped."""
+        overdue: list[Due] = []
+        pressed_now: list[Due] = []
         for planned in plan(self.scene, start=visit.start, triggers=triggers, speed=self.speed):
             cue_id = planned.cue.id
             if planned.due is None or cue_id in done:
@@ -363,9 +368,9 @@ class Engine:
             if planned.due > now:
                 self.timers.at(planned.due, visit.id, cue_id)
             elif pressed is not None and planned.cue.at.anchor == pressed:
-                pressed_now.append(cue_id)
+                pressed_now.append((cue_id, planned.due))
             elif lateness_decision(planned, now) == "run":
-                overdue.append(cue_id)
+                overdue.append((cue_id, planned.due))
             elif self.ledger.claim(visit.id, cue_id):
                 self.ledger.mark(visit.id, cue_id, "skipped-late")
                 self.events.append("cue", visit_id=visit.id, detail={
@@ -374,16 +379,16 @@ class Engine:
         return overdue, pressed_now
 
     def _due(self, visit_id: str, key: str, when: datetime, now: datetime,
-             overdue: list[str]) -> None:
+             overdue: list[Due]) -> None:
         """On the clock if ahead, else overdue."""
         if when > now:
             self.timers.at(when, visit_id, key)
         else:
-            overdue.append(key)
+            overdue.append((key, when))
 
-    async def _run_step(self, visit_id: str, key: str) -> None:
+    async def _run_step(self, visit_id: str, key: str, due: datetime) -> None:
         """A step whose time has come (the timers' job)."""
-        await self.steps.step(visit_id, key)
+        await self.steps.step(visit_id, key, due)
 
     def guest(self, visit: Visit) -> dict[str, str]:
         """The template values for a visit's guest ({surname}{honorific} …)."""

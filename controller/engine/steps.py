@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from controller.engine.announcer import Announcer
 from controller.engine.context import CurrentVisit
 from controller.engine.executor import Executor
+from controller.engine.metrics import Metrics
 from controller.engine.timers import Timers
 from controller.store.book import VisitBook
 from controller.store.events import EventLog
@@ -33,7 +36,7 @@ class Steps:
 
     def __init__(self, *, scene: Scene, executor: Executor, announcer: Announcer,
                  book: VisitBook, ledger: StepLedger, events: EventLog, current: CurrentVisit,
-                 timers: Timers) -> None:
+                 timers: Timers, metrics: Metrics, clock: Callable[[], datetime]) -> None:
         self.scene = scene
         self.executor = executor
         self.announcer = announcer
@@ -42,13 +45,16 @@ class Steps:
         self.events = events
         self.current = current
         self.timers = timers
+        self.metrics = metrics
+        self.clock = clock
         self.layer_priority = scene.priority
         self._in_flight: dict[str, int] = {}
         self._settled: dict[str, asyncio.Event] = {}
 
-    async def step(self, visit_id: str, key: str, *, pressed: bool = False) -> None:
-        """One scheduled step of a visit: a cue, a hold beginning, or the restore
-        (`pressed`: a cue a trigger has just set off)."""
+    async def step(self, visit_id: str, key: str, due: datetime | None = None, *,
+                   pressed: bool = False) -> None:
+        """One scheduled step of a visit: a cue, a hold beginning, or the restore, due at
+        `due` (`pressed`: a cue a trigger has just set off)."""
         try:
             visit = self.book.get(visit_id)
             if visit.status in FREE:
@@ -60,7 +66,7 @@ class Steps:
             elif key.startswith("hold:"):
                 await self._begin_hold(visit, key)
             else:
-                await self.run_cue(visit_id, key, pressed=pressed)
+                await self.run_cue(visit_id, key, pressed=pressed, due=due)
         except Exception:  # a step must never take the scheduler down
             log.exception("step %s of %s failed", key, visit_id)
             self.events.append("alert", visit_id=visit_id,
@@ -83,14 +89,18 @@ class Steps:
             self._settled[visit_id].set()
 
     async def run_cue(self, visit_id: str, cue_id: str, *, force: bool = False,
-                       speak: bool = True, pressed: bool = False) -> None:
+                       speak: bool = True, pressed: bool = False,
+                       due: datetime | None = None) -> None:
         """One cue, once per visit. `speak=False`: the actions only (the guest is here).
-        `pressed`: set off by a trigger, its claim is committed with the trigger's."""
+        `pressed`: set off by a trigger, its claim is committed with the trigger's. `due`:
+        when it was due, for its lateness (none for one forced early: VIP now)."""
         # The claim is committed before the cue acts: with the device claims its first
         # action saves (one commit), or alone for a cue that only speaks; a pressed cue's
         # with its press, just after (see _carry_out).
         if not self.ledger.claim(visit_id, cue_id, defer=True):
             return
+        if due is not None:  # once per cue and visit: only the claim's winner gets here
+            self.metrics.cue_started(cue_id, (self.clock() - due).total_seconds())
         if "restore" in self.ledger.done(visit_id):  # the visit is over: claim nothing
             self.ledger.mark(visit_id, cue_id, "skipped-late")
             return

@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-Step = Callable[[str, str], Awaitable[None]]  # (visit id, step key)
+Step = Callable[[str, str, datetime], Awaitable[None]]  # (visit id, step key, due)
 
 
 class Timers:
-    """One job per step still ahead: `at(when, visit_id, key)` runs `step(visit_id, key)`."""
+    """One job per step still ahead: `at(when, visit_id, key)` runs
+    `step(visit_id, key, when)`."""
 
     def __init__(self, tz: ZoneInfo, step: Step) -> None:
         self.scheduler = AsyncIOScheduler(timezone=tz)
@@ -36,7 +37,7 @@ class Timers:
     def at(self, when: datetime, visit_id: str, key: str) -> None:
         job_id = f"{visit_id}|{key}"
         self.scheduler.add_job(
-            self._step, "date", run_date=when, args=[visit_id, key], id=job_id,
+            self._step, "date", run_date=when, args=[visit_id, key, when], id=job_id,
             replace_existing=True, misfire_grace_time=None, coalesce=True,
         )
         self._jobs.setdefault(visit_id, set()).add(job_id)

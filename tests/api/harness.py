@@ -74,10 +74,11 @@ class ApiSite:
 @asynccontextmanager
 async def api_site(tmp_path: Path, broker: Mosquitto, prefix: str, *, speed: float = SPEED,
                    initial: dict[str, dict[str, Any]] | None = None,
-                   database: str | None = None, site_id: str = "demo",
+                   database: str | None = None, site_id: str = "demo", extra: str = "",
                    ) -> AsyncIterator[ApiSite]:
+    """`extra`: sections added to the site file (YAML), as site_rig's."""
     async with site_rig(tmp_path, broker, prefix, speed=speed, initial=initial,
-                        database=database, site_id=site_id) as rig:
+                        database=database, site_id=site_id, extra=extra) as rig:
         app = make_app(rig.daemon, heartbeat=TEST_HEARTBEAT, auth=site_auth())
         # A 500 is an answer to assert on, not an exception in the test.
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

@@ -31,9 +31,10 @@ SAID_FOR_WANG = [
 
 
 def site_file(tmp_path: Path, broker: Mosquitto, prefix: str, *, database: str | None = None,
-              site_id: str = "demo") -> Path:
+              site_id: str = "demo", extra: str = "") -> Path:
     """config/demo.yaml, pointed at the test's broker, namespace and database (an SQLite
-    file of its own unless `database` is given), as site `site_id`."""
+    file of its own unless `database` is given), as site `site_id`, with the sections in
+    `extra` (YAML) added."""
     text = (ROOT / "config" / "demo.yaml").read_text()
     text = text.replace("url: mqtt://127.0.0.1:1883",
                         f"url: {broker.url}\n  topic_prefix: {prefix}\n  keepalive: 5")
@@ -41,7 +42,7 @@ def site_file(tmp_path: Path, broker: Mosquitto, prefix: str, *, database: str |
     # Two sites on one broker need two client ids, or the broker drops one for the other.
     text = text.replace("client_id: vipctl-demo", f"client_id: vipctl-{site_id}")
     url = database or f"sqlite:///{tmp_path / 'vipctl.db'}"
-    text += f"\ndatabase:\n  url: {url}\n"
+    text += f"\ndatabase:\n  url: {url}\n{extra}"
     path = tmp_path / "site.yaml"
     path.write_text(text)
     return path
@@ -81,9 +82,10 @@ class SiteRig:
 @asynccontextmanager
 async def site_rig(tmp_path: Path, broker: Mosquitto, prefix: str, *, speed: float = 600.0,
                    initial: dict[str, dict[str, Any]] | None = None,
-                   database: str | None = None, site_id: str = "demo",
+                   database: str | None = None, site_id: str = "demo", extra: str = "",
                    ) -> AsyncIterator[SiteRig]:
-    site = load_site(site_file(tmp_path, broker, prefix, database=database, site_id=site_id))
+    site = load_site(site_file(tmp_path, broker, prefix, database=database, site_id=site_id,
+                               extra=extra))
     scene = load_scene(known_targets=set(site.devices) | set(site.groups))
     sims = SiteSimulators(site.devices, host=broker.host, port=broker.port, topic_prefix=prefix)
     for device_id, state in (initial or {}).items():

@@ -301,3 +301,22 @@ commands:
     ]
     path.write_text(HEAD + LIGHT + "commands: {backoff: 4, max_backoff: 2}\n", encoding="utf-8")
     assert problems(path) == [f"{path}:10: commands.max_backoff: must be at least backoff (4 s)"]
+
+
+def test_metrics_token_env_is_read_like_every_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VIPCTL_TEST_SCRAPE", raising=False)
+    path = write(tmp_path, HEAD + LIGHT + "api:\n  metrics_token_env: VIPCTL_TEST_SCRAPE\n")
+    assert problems(path) == [
+        f"{path}:11: api.metrics_token_env: environment variable VIPCTL_TEST_SCRAPE is not set"
+    ]
+    monkeypatch.setenv("VIPCTL_TEST_SCRAPE", "short-secret")
+    refused = problems(path)
+    assert len(refused) == 1
+    assert "at least 16 characters" in refused[0]
+    assert "short-secret" not in refused[0]  # never echoed
+    monkeypatch.setenv("VIPCTL_TEST_SCRAPE", "a-long-enough-scrape-token")
+    token = load_site(path).api.metrics_token
+    assert token is not None
+    assert token.get_secret_value() == "a-long-enough-scrape-token"
