@@ -20,6 +20,7 @@ from controller.cli.hq import register as register_hq_command
 from controller.cli.loading import EXIT_BAD_CONFIG
 from controller.cli.run import register as register_running_commands
 from controller.cli.say import register as register_say_command
+from controller.cli.service import service_app
 from controller.config.site import load_site
 
 app = typer.Typer(
@@ -61,6 +62,7 @@ register_agent_commands(app)  # agent media: a player PC's players and speakers
 register_hq_command(app)  # hq: head office, controller/hq
 register_bridge_command(app)  # bridge-config: the Mosquitto bridge to head office
 app.add_typer(db_app, name="db")  # db upgrade, db rename-site: controller/cli/db.py
+app.add_typer(service_app, name="service")  # service install: the systemd unit
 
 
 def main() -> None:
