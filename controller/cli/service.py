@@ -43,7 +43,8 @@ def install(
             print(problem, file=sys.stderr)
         raise typer.Exit(EXIT_BAD_CONFIG) from None
     try:
-        unit = plan(site, config=config, executable=_vipctl(), user=user, unit_dir=unit_dir)
+        unit = plan(config=config, database_url=site.database.url, executable=_vipctl(),
+                    user=user, unit_dir=unit_dir)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_BAD_CONFIG) from None

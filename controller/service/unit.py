@@ -15,8 +15,6 @@ from string import Template
 
 from sqlalchemy.engine import make_url
 
-from controller.config.site import SiteConfig
-
 UNIT_NAME = "vipctl.service"
 DEFAULT_USER = "vipctl"
 DEFAULT_UNIT_DIR = Path("/etc/systemd/system")
@@ -68,10 +66,11 @@ def template() -> str:
     return files("controller.service").joinpath(UNIT_NAME).read_text(encoding="utf-8")
 
 
-def plan(site: SiteConfig, *, config: Path, executable: Path, user: str = DEFAULT_USER,
+def plan(*, config: Path, database_url: str, executable: Path, user: str = DEFAULT_USER,
          unit_dir: Path = DEFAULT_UNIT_DIR) -> Installation:
-    """The unit for `site` (loaded with state_dir=STATE_DIR, as the service will load it),
-    read from `config` (absolute) and run by `executable` (the vipctl console script)."""
+    """The unit for the site file `config` (absolute), whose database is `database_url`
+    as the service sees it (relative SQLite paths in STATE_DIR), run by `executable` (the
+    vipctl console script)."""
     if not USER_NAME.match(user):
         raise ValueError(f"--user: {user!r} is not a valid user name")
     notes = []
@@ -82,7 +81,7 @@ def plan(site: SiteConfig, *, config: Path, executable: Path, user: str = DEFAUL
     if config.is_relative_to(Path("/home")) or config.is_relative_to(Path("/root")):
         notes.append(f"{config} is under a home folder, which ProtectHome= hides from the "
                      "service: put the site file in /etc/vipctl")
-    url = make_url(site.database.url)
+    url = make_url(database_url)
     writable = ""
     if url.get_backend_name() == "sqlite" and url.database and Path(url.database).is_absolute():
         folder = Path(url.database).parent
@@ -95,4 +94,4 @@ def plan(site: SiteConfig, *, config: Path, executable: Path, user: str = DEFAUL
         config=_SPECIFIER.sub("%%", str(config)), exec_start=exec_start, user=user,
         watchdog=f"{WATCHDOG_S}s", read_write_paths=writable)
     return Installation(text=text, path=unit_dir / UNIT_NAME, user=user, config=config,
-                        database=site.database.display_url, notes=tuple(notes))
+                        database=url.render_as_string(hide_password=True), notes=tuple(notes))
