@@ -32,6 +32,7 @@ from controller.config.site import SiteConfig
 from controller.daemon import Daemon
 from controller.errors import BadInput
 from controller.lifecycle import configure_logging, stop_on_signals
+from controller.service.journal import log_to_journal
 from controller.service.notify import Notifier, notifying
 from controller.standby import run_with_standby
 from controller.store.schema import SchemaError
@@ -107,6 +108,7 @@ def run(
         site = load_site_file(config)
         the_scene = load_scene_file(site, scene)
     configure_logging(log_level)
+    log_to_journal()  # under systemd: journald's priorities, no second timestamp
     api = (api_host, api_port) if api_port else None
     code = asyncio.run(run_daemon(site, the_scene, speed=speed, api=api))
     raise typer.Exit(code)

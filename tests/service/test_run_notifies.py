@@ -4,6 +4,8 @@ datagram socket given to a real `vipctl run` as $NOTIFY_SOCKET, as systemd gives
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,6 +13,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -57,14 +60,17 @@ async def notify_socket(tmp_path: Path) -> AsyncIterator[NotifySocket]:
         notify.sock.close()
 
 
-def start_run(config: Path, api_port: int, notify: NotifySocket) -> subprocess.Popen[str]:
+def start_run(config: Path, api_port: int, notify: NotifySocket, journal: IO[str],
+              ) -> subprocess.Popen[str]:
+    """`vipctl run` as systemd starts it: $NOTIFY_SOCKET, $WATCHDOG_USEC, and stderr the
+    journal's stream, named by $JOURNAL_STREAM (here a file, identified the same way)."""
+    st = os.fstat(journal.fileno())
     env = {**ENV, "NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": str(WATCHDOG_USEC),
-           "VIPCTL_TEST_BLOCK_S": str(BLOCK_S)}
+           "VIPCTL_TEST_BLOCK_S": str(BLOCK_S), "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}
     return subprocess.Popen(
         [sys.executable, str(BLOCKING_VIPCTL), "run", "--config", str(config),
          "--api-port", str(api_port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)
+        env=env, stdout=subprocess.PIPE, stderr=journal, text=True, start_new_session=True)
 
 
 async def test_ready_after_the_api_answers_watchdog_from_the_loop_stopping_on_sigterm(
@@ -72,8 +78,10 @@ async def test_ready_after_the_api_answers_watchdog_from_the_loop_stopping_on_si
 ) -> None:
     config = site_file(tmp_path, mosquitto, topic_prefix)
     api_port = free_port()
+    journal = tmp_path / "journal"
     async with notify_socket(tmp_path) as notify:
-        proc = start_run(config, api_port, notify)
+        with journal.open("w", encoding="utf-8") as stderr:  # the child has its own copy
+            proc = start_run(config, api_port, notify, stderr)
         try:
             await eventually(lambda: "READY=1" in notify.lines(), timeout=30)
             # READY=1 means started: the API answers at once, not after a retry.
@@ -99,7 +107,7 @@ async def test_ready_after_the_api_answers_watchdog_from_the_loop_stopping_on_si
 
             proc.send_signal(signal.SIGTERM)
             code = await asyncio.to_thread(proc.wait, 15)
-            assert code == 0, proc.stderr.read() if proc.stderr else ""
+            assert code == 0, journal.read_text(encoding="utf-8")
         finally:
             kill_group(proc)
         assert group_gone(proc)
@@ -107,4 +115,8 @@ async def test_ready_after_the_api_answers_watchdog_from_the_loop_stopping_on_si
     lines = notify.lines()
     assert lines.count("READY=1") == 1
     assert lines.index("READY=1") < lines.index("STOPPING=1")
+    # Its log in the journal: a syslog priority on every line, no timestamp (journald's own).
+    logged = journal.read_text(encoding="utf-8").splitlines()
+    assert "<6>controller.daemon: vipctl running for 演示案场 (9 devices, speed x1)" in logged
+    assert all(re.match(r"<[2-7]>\S+: ", line) for line in logged), logged
 
