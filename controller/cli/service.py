@@ -9,9 +9,8 @@ from typing import Annotated
 
 import typer
 
-from common.yamlconf import ConfigError
-from controller.cli.loading import EXIT_BAD_CONFIG, EXIT_FAILED, ConfigOption
-from controller.config.site import load_site
+from controller.cli.loading import EXIT_FAILED, ConfigOption, exit_on_bad_input, load_site_file
+from controller.errors import BadInput
 from controller.service.unit import DEFAULT_UNIT_DIR, DEFAULT_USER, STATE_DIR, plan
 
 service_app = typer.Typer(help="vipctl as a systemd service.", no_args_is_help=True)
@@ -35,19 +34,14 @@ def install(
 ) -> None:
     """Write the systemd unit that runs `vipctl run --config CONFIG`; print what to run next."""
     config = config.absolute()
-    try:
+    with exit_on_bad_input():
         # As the service will read it: relative SQLite paths in the state folder.
-        site = load_site(config, require_env=False, state_dir=STATE_DIR)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        raise typer.Exit(EXIT_BAD_CONFIG) from None
-    try:
-        unit = plan(config=config, database_url=site.database.url, executable=_vipctl(),
-                    user=user, unit_dir=unit_dir)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(EXIT_BAD_CONFIG) from None
+        site = load_site_file(config, require_env=False, state_dir=STATE_DIR)
+        try:
+            unit = plan(config=config, database_url=site.database.url, executable=_vipctl(),
+                        user=user, unit_dir=unit_dir)
+        except ValueError as exc:
+            raise BadInput([str(exc)]) from None
     if dry_run:
         print(unit.text, end="")
     else:

@@ -74,13 +74,12 @@ def plan(*, config: Path, database_url: str, executable: Path, user: str = DEFAU
     if not USER_NAME.match(user):
         raise ValueError(f"--user: {user!r} is not a valid user name")
     notes = []
-    hidden = [h for h in HIDDEN_HOMES if executable.is_relative_to(h)]
-    if hidden:
-        notes.append(f"{executable} is under {hidden[0]}, which ProtectHome= hides from the "
-                     "service: install vipctl elsewhere (e.g. python3 -m venv /opt/vipctl)")
-    if config.is_relative_to(Path("/home")) or config.is_relative_to(Path("/root")):
-        notes.append(f"{config} is under a home folder, which ProtectHome= hides from the "
-                     "service: put the site file in /etc/vipctl")
+    for path, remedy in ((executable, "install vipctl elsewhere (python3 -m venv /opt/vipctl)"),
+                         (config, "put the site file in /etc/vipctl")):
+        home = next((h for h in HIDDEN_HOMES if path.is_relative_to(h)), None)
+        if home is not None:
+            notes.append(f"{path} is under {home}, which ProtectHome= hides from the "
+                         f"service: {remedy}")
     url = make_url(database_url)
     writable = ""
     if url.get_backend_name() == "sqlite" and url.database and Path(url.database).is_absolute():

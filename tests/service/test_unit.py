@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from controller.config.site import load_site
-from controller.service.unit import STATE_DIR
+from controller.service.unit import STATE_DIR, plan
 from tests.cli.helpers import REPO, VIPCTL, start
 
 EXAMPLE = REPO / "config" / "example-site.yaml"
@@ -89,7 +89,7 @@ def test_a_database_outside_the_state_folder_is_made_writable(tmp_path: Path) ->
 def test_a_bad_site_file_or_user_exits_2(tmp_path: Path) -> None:
     config = site_in(tmp_path)
     code, _, err = install("--config", str(config), "--dry-run", "--user", "Bad User")
-    assert (code, err) == (2, "error: --user: 'Bad User' is not a valid user name\n")
+    assert (code, err) == (2, "--user: 'Bad User' is not a valid user name\n")
     config.write_text("site: [\n", encoding="utf-8")
     code, _, err = install("--config", str(config), "--dry-run")
     assert code == 2
@@ -114,3 +114,12 @@ def test_relative_sqlite_paths_are_in_the_state_directory_under_systemd(
     # Absolute paths are the site file's to choose.
     absolute = site_in(tmp_path / "etc3", database=f"sqlite:///{tmp_path}/etc/db/x.db")
     assert load_site(absolute).database.url == f"sqlite:///{tmp_path}/etc/db/x.db"
+
+
+def test_a_vipctl_or_site_file_in_a_home_folder_is_warned_of() -> None:
+    """ProtectHome=yes hides /home and /root: the service could not start from there."""
+    unit = plan(config=Path("/home/it/site.yaml"), executable=Path("/root/v/bin/vipctl"),
+                database_url=f"sqlite:///{STATE_DIR}/vipctl.db")
+    assert [note.split(",")[0] for note in unit.notes] == [
+        "/root/v/bin/vipctl is under /root", "/home/it/site.yaml is under /home"]
+    assert "ReadWritePaths" not in unit.text
