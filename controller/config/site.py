@@ -381,7 +381,10 @@ def load_site(path: Path, *, require_env: bool = True, notes: list[str] | None =
     $STATE_DIRECTORY when vipctl runs as its service, else to the site file's folder.
     """
     state_dir = state_dir or state_directory()
-    context: dict[str, Any] = {"base_dir": path.resolve().parent, "require_env": require_env,
+    # The folder as named, links not followed: config/demo.yaml (a link to the packaged
+    # demo site) keeps its database in config/.
+    context: dict[str, Any] = {"base_dir": Path(os.path.abspath(path)).parent,
+                               "require_env": require_env,
                                "notes": notes if notes is not None else [],
                                "state_dir": state_dir}
     return load_model(path, SiteConfig, context=context)
