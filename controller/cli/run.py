@@ -32,7 +32,7 @@ from controller.config.site import SiteConfig
 from controller.daemon import Daemon
 from controller.errors import BadInput
 from controller.lifecycle import configure_logging, stop_on_signals
-from controller.service.journal import log_to_journal
+from controller.service.logs import format_for_service
 from controller.service.notify import Notifier, notifying
 from controller.standby import run_with_standby
 from controller.store.schema import SchemaError
@@ -101,6 +101,8 @@ def run(
     api_port: Annotated[int, typer.Option(
         min=0, max=65535, help="0: no HTTP API.")] = DEFAULT_PORT,
     log_level: LogLevelOption = "info",
+    log_json: Annotated[bool, typer.Option(
+        "--log-json", help="Log lines as JSON objects (time, level, logger, message).")] = False,
 ) -> None:
     """Run the daemon for a site until SIGTERM or Ctrl-C."""
     with exit_on_bad_input():
@@ -108,7 +110,8 @@ def run(
         site = load_site_file(config)
         the_scene = load_scene_file(site, scene)
     configure_logging(log_level)
-    log_to_journal()  # under systemd: journald's priorities, no second timestamp
+    # Under systemd: journald's priorities, no second timestamp.
+    format_for_service(json=log_json)
     api = (api_host, api_port) if api_port else None
     code = asyncio.run(run_daemon(site, the_scene, speed=speed, api=api))
     raise typer.Exit(code)

@@ -4,6 +4,7 @@ datagram socket given to a real `vipctl run` as $NOTIFY_SOCKET, as systemd gives
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -69,7 +70,7 @@ def start_run(config: Path, api_port: int, notify: NotifySocket, journal: IO[str
            "VIPCTL_TEST_BLOCK_S": str(BLOCK_S), "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}
     return subprocess.Popen(
         [sys.executable, str(BLOCKING_VIPCTL), "run", "--config", str(config),
-         "--api-port", str(api_port)],
+         "--api-port", str(api_port), "--log-json"],
         env=env, stdout=subprocess.PIPE, stderr=journal, text=True, start_new_session=True)
 
 
@@ -115,8 +116,11 @@ async def test_ready_after_the_api_answers_watchdog_from_the_loop_stopping_on_si
     lines = notify.lines()
     assert lines.count("READY=1") == 1
     assert lines.index("READY=1") < lines.index("STOPPING=1")
-    # Its log in the journal: a syslog priority on every line, no timestamp (journald's own).
+    # Its log in the journal, --log-json: a syslog priority, then one JSON object a line.
     logged = journal.read_text(encoding="utf-8").splitlines()
-    assert "<6>controller.daemon: vipctl running for 演示案场 (9 devices, speed x1)" in logged
-    assert all(re.match(r"<[2-7]>\S+: ", line) for line in logged), logged
+    assert all(re.match(r"<[2-7]>{", line) for line in logged), logged
+    entries = [json.loads(line[3:]) for line in logged]
+    assert {"level": "INFO", "logger": "controller.daemon",
+            "message": "vipctl running for 演示案场 (9 devices, speed x1)"} in [
+        {k: e[k] for k in ("level", "logger", "message")} for e in entries]
 

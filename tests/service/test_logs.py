@@ -1,12 +1,13 @@
-"""Log lines for the journal: the record's syslog priority on each of its lines."""
+"""Log lines for a service: the record's syslog priority on each of its lines; JSON."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 
-from controller.service.journal import JournalFormatter, stderr_is_journal
+from controller.service.logs import JournalFormatter, json_formatter, stderr_is_journal
 
 
 def test_a_traceback_keeps_its_records_priority_on_every_line() -> None:
@@ -29,3 +30,18 @@ def test_journal_stream_counts_only_when_it_is_stderr() -> None:
     assert not stderr_is_journal({"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino + 1}"})
     assert not stderr_is_journal({"JOURNAL_STREAM": "nonsense"})
     assert not stderr_is_journal({})
+
+
+def test_json_lines_hold_the_traceback_and_take_the_prefix() -> None:
+    try:
+        raise ValueError("bad payload")
+    except ValueError:
+        record = logging.LogRecord("devices.device", logging.ERROR, __file__, 1,
+                                   "%s已到访", ("王先生",), sys.exc_info())
+    [line] = JournalFormatter(json_formatter()).format(record).splitlines()
+    assert line.startswith("<3>{")
+    entry = json.loads(line.removeprefix("<3>"))
+    assert {k: entry[k] for k in ("level", "logger", "message")} == {
+        "level": "ERROR", "logger": "devices.device", "message": "王先生已到访"}
+    assert entry["exc_info"].endswith("ValueError: bad payload")
+    assert entry["time"].endswith("+00:00")
