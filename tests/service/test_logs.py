@@ -10,12 +10,17 @@ import sys
 from controller.service.logs import JournalFormatter, json_formatter, stderr_is_journal
 
 
-def test_a_traceback_keeps_its_records_priority_on_every_line() -> None:
+def failed(message: str, *args: object) -> logging.LogRecord:
+    """An error record with a traceback, as `log.exception` makes."""
     try:
         raise ValueError("bad payload")
     except ValueError:
-        record = logging.LogRecord("devices.device", logging.ERROR, __file__, 1,
-                                   "garbage from %s", ("hall_lights",), sys.exc_info())
+        return logging.LogRecord("devices.device", logging.ERROR, __file__, 1, message, args,
+                                 sys.exc_info())
+
+
+def test_a_traceback_keeps_its_records_priority_on_every_line() -> None:
+    record = failed("garbage from %s", "hall_lights")
     lines = JournalFormatter().format(record).splitlines()
     assert lines[0] == "<3>devices.device: garbage from hall_lights"
     assert lines[-1] == "<3>ValueError: bad payload"
@@ -33,11 +38,7 @@ def test_journal_stream_counts_only_when_it_is_stderr() -> None:
 
 
 def test_json_lines_hold_the_traceback_and_take_the_prefix() -> None:
-    try:
-        raise ValueError("bad payload")
-    except ValueError:
-        record = logging.LogRecord("devices.device", logging.ERROR, __file__, 1,
-                                   "%s已到访", ("王先生",), sys.exc_info())
+    record = failed("%s已到访", "王先生")
     [line] = JournalFormatter(json_formatter()).format(record).splitlines()
     assert line.startswith("<3>{")
     entry = json.loads(line.removeprefix("<3>"))
