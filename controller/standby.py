@@ -28,6 +28,7 @@ from controller.auth.credentials import AuthError
 from controller.config.site import SiteConfig
 from controller.daemon import Daemon
 from controller.lifecycle import stop_on_signals
+from controller.service.notify import Notifier
 from controller.store.site_lock import SiteLock
 from scenes.model import Scene
 
@@ -48,7 +49,8 @@ async def _serve(daemon: Daemon, api: tuple[str, int] | None) -> ApiServer | Non
 
 
 async def _wait_as_standby(site: SiteConfig, scene: Scene, lock: SiteLock, *, speed: float,
-                           api: tuple[str, int] | None, stopping: asyncio.Event) -> None:
+                           api: tuple[str, int] | None, stopping: asyncio.Event,
+                           notifier: Notifier) -> None:
     """Serve the API read-only until the lock is ours or `stopping` is set."""
     log.info("standby for site %s: another vipctl is active; waiting for the site lock "
              "(the API is read-only meanwhile)", site.site.id)
@@ -57,6 +59,8 @@ async def _wait_as_standby(site: SiteConfig, scene: Scene, lock: SiteLock, *, sp
     server = None
     try:
         server = await _serve(view, api)
+        # A standby is a started service (systemd's job is done); its status says which.
+        notifier.ready(f"standby for {site.site.name}: waiting for the site lock")
         while not stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), POLL_S)
@@ -70,9 +74,11 @@ async def _wait_as_standby(site: SiteConfig, scene: Scene, lock: SiteLock, *, sp
 
 
 async def run_with_standby(site: SiteConfig, scene: Scene, *, speed: float,
-                           api: tuple[str, int] | None) -> int:
+                           api: tuple[str, int] | None, notifier: Notifier | None = None,
+                           ) -> int:
     """`vipctl run` for a site with a standby: wait for the lock, then run as active until a
     signal (0) or until the lock is lost (1)."""
+    notifier = notifier or Notifier(None)
     stopping = asyncio.Event()
     stop_on_signals(stopping)
     lock = SiteLock(site.database.url, site.site.id)
@@ -80,7 +86,7 @@ async def run_with_standby(site: SiteConfig, scene: Scene, *, speed: float,
         if not await asyncio.to_thread(lock.try_acquire):
             try:
                 await _wait_as_standby(site, scene, lock, speed=speed, api=api,
-                                       stopping=stopping)
+                                       stopping=stopping, notifier=notifier)
             except (ApiError, AuthError) as exc:
                 print(f"error: the HTTP API did not start: {exc}", file=sys.stderr)
                 return EXIT_FAILED
@@ -89,13 +95,15 @@ async def run_with_standby(site: SiteConfig, scene: Scene, *, speed: float,
             log.warning("site %s: the active vipctl is gone; this one takes over",
                         site.site.id)
         log.info("active for site %s (holding the site lock)", site.site.id)
-        return await _run_active(site, scene, lock, speed=speed, api=api, stopping=stopping)
+        return await _run_active(site, scene, lock, speed=speed, api=api, stopping=stopping,
+                                 notifier=notifier)
     finally:
         await asyncio.to_thread(lock.release)
 
 
 async def _run_active(site: SiteConfig, scene: Scene, lock: SiteLock, *, speed: float,
-                      api: tuple[str, int] | None, stopping: asyncio.Event) -> int:
+                      api: tuple[str, int] | None, stopping: asyncio.Event,
+                      notifier: Notifier) -> int:
     daemon = Daemon(site, scene, speed=speed)
     daemon.stopping = stopping
     async with daemon:
@@ -104,6 +112,8 @@ async def _run_active(site: SiteConfig, scene: Scene, lock: SiteLock, *, speed: 
         except (ApiError, AuthError) as exc:
             print(f"error: the HTTP API did not start: {exc}", file=sys.stderr)
             return EXIT_FAILED
+        # READY=1 again after a standby's is ignored by systemd; the status line changes.
+        notifier.ready(f"active for {site.site.name}")
         try:
             while not stopping.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -115,6 +125,7 @@ async def _run_active(site: SiteConfig, scene: Scene, lock: SiteLock, *, speed: 
                                  "standby alone drives the devices", site.site.id)
                     return EXIT_FAILED
             log.info("stopping")
+            notifier.stopping()
         finally:
             if server is not None:
                 await server.stop()

@@ -43,9 +43,10 @@ def check_log_level(level: str) -> None:
         raise BadInput([f"--log-level: {level!r} is not one of {', '.join(LOG_LEVELS)}"])
 
 
-def load_site_file(path: Path) -> SiteConfig:
+def load_site_file(path: Path, *, require_env: bool = True, state_dir: Path | None = None,
+                   ) -> SiteConfig:
     try:
-        return load_site(path)
+        return load_site(path, require_env=require_env, state_dir=state_dir)
     except ConfigError as exc:
         raise BadInput([str(p) for p in exc.problems]) from None
 

@@ -21,6 +21,7 @@ from controller.cli.hq import register as register_hq_command
 from controller.cli.loading import EXIT_BAD_CONFIG
 from controller.cli.run import register as register_running_commands
 from controller.cli.say import register as register_say_command
+from controller.cli.service import service_app
 from controller.config.site import load_site
 
 app = typer.Typer(
@@ -63,6 +64,7 @@ register_hq_command(app)  # hq: head office, controller/hq
 register_bridge_command(app)  # bridge-config: the Mosquitto bridge to head office
 register_backup_commands(app)  # backup, restore: controller/cli/backup.py
 app.add_typer(db_app, name="db")  # db upgrade, db rename-site: controller/cli/db.py
+app.add_typer(service_app, name="service")  # service install: the systemd unit
 
 
 def main() -> None:

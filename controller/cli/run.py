@@ -32,6 +32,8 @@ from controller.config.site import SiteConfig
 from controller.daemon import Daemon
 from controller.errors import BadInput
 from controller.lifecycle import configure_logging, stop_on_signals
+from controller.service.logs import format_for_service
+from controller.service.notify import Notifier, notifying
 from controller.standby import run_with_standby
 from controller.store.schema import SchemaError
 from controller.store.sqlite_lock import DatabaseBusy
@@ -43,13 +45,22 @@ log = logging.getLogger(__name__)
 async def run_daemon(site: SiteConfig, scene: Scene, *, speed: float, api: tuple[str, int] | None,
                      ) -> int:
     """Run until a signal; the exit status (1 when the database or the API could not be
-    used)."""
-    if site.database.standby:
-        try:
-            return await run_with_standby(site, scene, speed=speed, api=api)
-        except SchemaError as exc:
-            print(f"error: the database {site.database.display_url}: {exc}", file=sys.stderr)
-            return EXIT_FAILED
+    used). Under systemd (Type=notify) it says READY=1 once the API answers, pings the
+    watchdog from this event loop, and says STOPPING=1 when it begins to stop."""
+    async with notifying() as notifier:
+        if site.database.standby:
+            try:
+                return await run_with_standby(site, scene, speed=speed, api=api,
+                                              notifier=notifier)
+            except SchemaError as exc:
+                print(f"error: the database {site.database.display_url}: {exc}",
+                      file=sys.stderr)
+                return EXIT_FAILED
+        return await _run_alone(site, scene, speed=speed, api=api, notifier=notifier)
+
+
+async def _run_alone(site: SiteConfig, scene: Scene, *, speed: float,
+                     api: tuple[str, int] | None, notifier: Notifier) -> int:
     try:
         daemon = Daemon(site, scene, speed=speed)
     # A newer schema, another site's file, a restore under way: nothing was touched.
@@ -66,9 +77,11 @@ async def run_daemon(site: SiteConfig, scene: Scene, *, speed: float, api: tuple
                 print(f"error: the HTTP API did not start on {api[0]}:{api[1]}: {exc}",
                       file=sys.stderr)
                 return EXIT_FAILED
+        notifier.ready(f"running for {site.site.name}")
         try:
             await daemon.stopping.wait()
             log.info("stopping")
+            notifier.stopping()
         finally:
             if server is not None:
                 await server.stop()
@@ -90,6 +103,8 @@ def run(
     api_port: Annotated[int, typer.Option(
         min=0, max=65535, help="0: no HTTP API.")] = DEFAULT_PORT,
     log_level: LogLevelOption = "info",
+    log_json: Annotated[bool, typer.Option(
+        "--log-json", help="Log lines as JSON objects (time, level, logger, message).")] = False,
 ) -> None:
     """Run the daemon for a site until SIGTERM or Ctrl-C."""
     with exit_on_bad_input():
@@ -97,6 +112,8 @@ def run(
         site = load_site_file(config)
         the_scene = load_scene_file(site, scene)
     configure_logging(log_level)
+    # Under systemd: journald's priorities, no second timestamp.
+    format_for_service(json=log_json)
     api = (api_host, api_port) if api_port else None
     code = asyncio.run(run_daemon(site, the_scene, speed=speed, api=api))
     raise typer.Exit(code)

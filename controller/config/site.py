@@ -7,6 +7,7 @@ and nowhere else. docs/configuration.md describes the format field by field.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
@@ -50,6 +51,13 @@ DEFAULT_DATABASE_URL = "sqlite:///vipctl.db"
 # A site file without `site.id` is one site on its own SQLite file (as every site was before
 # ids): its rows carry this id. A shared database or head office needs a real one.
 DEFAULT_SITE_ID = "site"
+
+
+def state_directory() -> Path | None:
+    """The service's state folder when systemd started vipctl (StateDirectory=), or None.
+    systemd separates several with colons; the unit vipctl ships names one."""
+    value = os.environ.get("STATE_DIRECTORY", "")
+    return Path(value.split(":")[0]) if value else None
 
 
 def _check_id(value: str) -> str:
@@ -209,8 +217,13 @@ class DatabaseSettings(_Section):
         if url.get_backend_name() == "sqlite" and database not in ("", ":memory:") \
                 and not database.startswith("file:"):
             path = Path(database)
-            path = path if path.is_absolute() else _base_dir(info) / path
-            if not path.parent.is_dir():
+            state_dir = (info.context or {}).get("state_dir")
+            if not path.is_absolute():
+                # Under systemd the site file's folder is read-only (ProtectSystem=strict):
+                # a relative file, the default one too, goes in the service's state folder.
+                path = (Path(state_dir) if state_dir else _base_dir(info)) / path
+            # The state folder is made by systemd as the service starts.
+            if not path.parent.is_dir() and not (state_dir and path.parent == Path(state_dir)):
                 raise ValueError(f"no such folder for the SQLite file: {path.parent}")
             url = url.set(database=str(path))
         return url.render_as_string(hide_password=False)
@@ -359,12 +372,19 @@ def _add_errors(exc: ValidationError, data: Any, problems: list[FieldError]) -> 
 
 
 def load_site(path: Path, *, require_env: bool = True, notes: list[str] | None = None,
-              ) -> SiteConfig:
+              state_dir: Path | None = None) -> SiteConfig:
     """Read and validate a site file. Raises common.yamlconf.ConfigError.
 
     With require_env=False an unset `*_env` variable is not an error but a line in `notes`
     (for `check-config` on a laptop, where the site's secrets are rightly absent).
+    A relative SQLite path is relative to `state_dir` if given, else to systemd's
+    $STATE_DIRECTORY when vipctl runs as its service, else to the site file's folder.
     """
-    context: dict[str, Any] = {"base_dir": path.resolve().parent, "require_env": require_env,
-                               "notes": notes if notes is not None else []}
+    state_dir = state_dir or state_directory()
+    # The folder as named, links not followed: config/demo.yaml (a link to the packaged
+    # demo site) keeps its database in config/.
+    context: dict[str, Any] = {"base_dir": Path(os.path.abspath(path)).parent,
+                               "require_env": require_env,
+                               "notes": notes if notes is not None else [],
+                               "state_dir": state_dir}
     return load_model(path, SiteConfig, context=context)

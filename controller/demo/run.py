@@ -23,7 +23,6 @@ from typing import Any
 
 from rich.console import Console
 
-import controller
 from common.tasks import cancel_and_wait
 from controller.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiError, serve_api
 from controller.auth.credentials import TOKEN_ENV, AuthError, hash_password, new_token
@@ -41,9 +40,9 @@ from controller.store.events import Subscription
 from scenes.model import Scene
 from simulators.site import SiteSimulators
 
-# The demo site. It lives in the source tree next to the packages (an editable install or a
-# clone); a wheel does not ship config/, see docs/demo.md.
-DEMO_SITE = Path(controller.__file__).resolve().parents[1] / "config" / "demo.yaml"
+# The demo site: package data, so that a wheel's `vipctl demo` finds it (config/demo.yaml in
+# a clone is a link to it, for the commands the README shows).
+DEMO_SITE = Path(__file__).with_name("demo_site.yaml")
 # Wall-clock seconds between booking and T-45, so that the start-up shows before the cues.
 LEAD_MARGIN_S = 3.0
 # How long stopped tasks get to finish before they count as left running.
