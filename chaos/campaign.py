@@ -76,7 +76,7 @@ async def campaign(work: Path, config: CampaignConfig) -> dict[str, Any]:
     on_wire = checker.played(messages)
     violations, notes = checker.check_visits(load_scene(), [b.id for b in booked], db,
                                              on_wire, spoken)
-    violations += checker.check_faults(faults)
+    violations += checker.check_faults(faults, config.holds_back_s)
     violations += checker.check_end(devices, EVERYDAY)
     violations += [checker.Violation("press", p.visit, f"{t} never taken")
                    for p in presses for t in p.given_up]
