@@ -47,6 +47,10 @@ OPEN_GRACE_S = 1.0
 # Between two items of a list libVLC is "ended" for a few milliseconds: only not playing for
 # this long (and at two looks) counts as stopped.
 SETTLE_S = 0.5
+# ...but on a loaded machine the moment between two items (the next one set, not yet opened)
+# has lasted over SETTLE_S, and libVLC's "stopped" at the boundary made the first of the two
+# looks: a list held there counts as stopped only after this long.
+BOUNDARY_S = 5.0
 
 
 class PlayerError(DeviceError):
@@ -313,7 +317,8 @@ class VlcPlayer:
             # seconds apart can both land on one).
             self._suspect, self._suspect_starts = now, self.starts
             return
-        if now - self._suspect < SETTLE_S:
+        settle = BOUNDARY_S if self._between_items(state) else SETTLE_S
+        if now - self._suspect < settle:
             return
         self._suspect = None
         if state == vlc.State.Ended and not self.loop_list:
