@@ -19,9 +19,15 @@ from controller.hq.tables import hq_events
 from controller.store.visits import VisitStatus
 from tests.api.harness import PASSWORDS
 from tests.hq.harness import hq_file, new_database, running_hq
-from tests.link.test_three_brokers import ARRIVAL, SPEED, brokers, site_ids
+from tests.link.test_three_brokers import (
+    ARRIVAL,
+    SPEED,
+    brokers,
+    show_flat_and_departure,
+    site_ids,
+)
 from tests.postgres import Postgres
-from tests.scenario.rig import SAID_FOR_WANG, site_rig
+from tests.scenario.rig import site_rig
 from tests.waiting import eventually
 from tests.web.browser import phone, sign_in
 
@@ -65,15 +71,9 @@ async def test_head_office_shows_two_visits_live_and_stores_every_event_once(
             await expect(row).to_contain_text("链路正常")
         await browser.shot("both-sites-mid-visit")
 
-        for trigger, said in (("show_flat", SAID_FOR_WANG[4]), ("departure", SAID_FOR_WANG[5])):
-            for rig in rigs.values():
-                assert (await rig.engine.trigger(trigger, source="test")).accepted
-            await eventually(lambda s=said: all(s in r.said() for r in rigs.values()))
-        for site, rig in rigs.items():
-            await eventually(lambda r=rig, v=visits[site]:
-                             r.daemon.book.get(v.id).status is VisitStatus.DONE)
-            assert rig.said() == SAID_FOR_WANG
-            await expect(rows[site]).to_contain_text("当前无接待", timeout=20_000)
+        await show_flat_and_departure(rigs, visits)
+        for row in rows.values():
+            await expect(row).to_contain_text("当前无接待", timeout=20_000)
 
         def stored(site: str) -> list[str]:
             with office.hq.store.engine.connect() as conn:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from controller.link.wire import LINK_UP, BookingRequest
-from controller.store.visits import VisitStatus
+from controller.store.visits import Visit, VisitStatus
 from tests.broker import Mosquitto, make_password_file
 from tests.link.bridges import bridged_site, head_office, hq_acl
 from tests.link.listener import Listener
@@ -69,6 +69,19 @@ def link_up(office: Listener, site: str) -> bool:
     return bool(heard) and heard[-1].payload.decode() == LINK_UP
 
 
+async def show_flat_and_departure(rigs: dict[str, SiteRig], visits: dict[str, Visit]) -> None:
+    """The rest of each site's visit, pressed at every site together: done, and every
+    announcement said once, in order."""
+    for trigger, said in (("show_flat", SAID_FOR_WANG[4]), ("departure", SAID_FOR_WANG[5])):
+        for rig in rigs.values():
+            assert (await rig.engine.trigger(trigger, source="test")).accepted
+        await eventually(lambda s=said: all(s in r.said() for r in rigs.values()))
+    for site, rig in rigs.items():
+        await eventually(lambda r=rig, v=visits[site]:
+                         r.daemon.book.get(v.id).status is VisitStatus.DONE)
+        assert rig.said() == SAID_FOR_WANG
+
+
 async def test_two_whole_visits_and_head_office_down_for_part_of_them(
         tmp_path: Path, topic_prefix: str) -> None:
     async with brokers(tmp_path, topic_prefix, ["north", "south"]) as (hq, sites), \
@@ -91,14 +104,7 @@ async def test_two_whole_visits_and_head_office_down_for_part_of_them(
         await eventually(lambda: all(ARRIVAL in r.said() for r in rigs.values()))
         during = {s: site_ids(r) - before[s] for s, r in rigs.items()}
         await asyncio.to_thread(hq.start)
-        for trigger, said in (("show_flat", SAID_FOR_WANG[4]), ("departure", SAID_FOR_WANG[5])):
-            for rig in rigs.values():
-                assert (await rig.engine.trigger(trigger, source="test")).accepted
-            await eventually(lambda s=said: all(s in r.said() for r in rigs.values()))
-        for site, rig in rigs.items():
-            await eventually(lambda r=rig, v=visits[site]:
-                             r.daemon.book.get(v.id).status is VisitStatus.DONE)
-            assert rig.said() == SAID_FOR_WANG  # every announcement, once, in order
+        await show_flat_and_departure(rigs, visits)
 
         # Head office has every event of both sites, each id once it is deduplicated.
         for site, rig in rigs.items():

@@ -33,6 +33,7 @@ from simulators.site import SiteSimulators
 from tests.broker import Mosquitto, free_port
 from tests.postgres import Postgres
 from tests.scenario.rig import SAID_FOR_WANG, site_file
+from tests.scenario.test_restart import status
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.xdist_group("postgresql")
@@ -87,15 +88,6 @@ class Node:
             self.process.kill()
             self.process.wait()
             return None
-
-
-def _status(site_path: Path, visit_id: str) -> VisitStatus:
-    site = load_site(site_path)
-    db = open_database(site.database.url, site.site.id)
-    try:
-        return VisitBook(db, tz=site.site.tz, teardown=timedelta(0)).get(visit_id).status
-    finally:
-        db.close()
 
 
 async def _as_standby(node: Node) -> None:
@@ -175,7 +167,7 @@ async def test_the_standby_takes_over_twice_and_says_nothing_twice(
             await kill_and_take_over(two, one)
             await button.press("hold")  # type: ignore[attr-defined]
             await eventually(lambda: SAID_FOR_WANG[5] in said())
-            await eventually(lambda: _status(site_path, visit.id) is VisitStatus.DONE)
+            await eventually(lambda: status(site_path, visit.id) is VisitStatus.DONE)
             await eventually(lambda: lights.state.get("power") is False)
             assert sims["hall_lights"].state["power"] is False
             assert one.stop() == 0
