@@ -1,7 +1,7 @@
 """`python -m chaos`: the reliability campaign and its companions; tables and JSON.
 
     python -m chaos                  # the full campaign: 100 visits, ~20 minutes
-    python -m chaos --quick          # about 10 visits, every fault kind once (CI, ~2 minutes)
+    python -m chaos --quick          # about 10 visits, every fault kind once (CI, ~2.5 minutes)
     python -m chaos --seed 7 --out chaos/results.json
 
 Each part takes a work folder, quick and a seed, and returns at least {"name", "cases",
