@@ -21,6 +21,7 @@ from controller.engine.engine import Engine
 from controller.engine.executor import Executor
 from controller.engine.media_watch import MediaWatch
 from controller.engine.metrics import Metrics, MetricsExporter
+from controller.engine.preflight import Preflight
 from controller.link.service import Link
 from controller.store.book import VisitBook
 from controller.store.database import Database, open_database
@@ -112,10 +113,15 @@ class Daemon:
                                    duck={d: s.duck for d, s in site.devices.items() if s.duck},
                                    metrics=self.metrics)
         self.media_watch = MediaWatch(self.registry, self.events, current=self.current)
+        self.preflight = Preflight(
+            scene=scene, registry=self.registry, events=self.events, announcer=self.announcer,
+            book=self.book, clock=self.clock,
+            measures={d: s.measures for d, s in site.devices.items() if s.measures},
+            also=[d for d, s in site.devices.items() if s.triggers])
         self.engine = Engine(
             scene=scene, executor=self.executor, announcer=self.announcer, book=self.book,
             ledger=self.ledger, events=self.events, tz=self.tz, clock=self.clock, speed=speed,
-            current=self.current, metrics=self.metrics,
+            current=self.current, metrics=self.metrics, preflight=self.preflight,
         )
         self.metrics_exporter = MetricsExporter(
             self.metrics, devices=self.registry, db=self.db, queue_depth=self.announcer.waiting)

@@ -25,6 +25,7 @@ from devices.model import (
     MODE,
     PLAYBACK,
     POWER,
+    READINGS,
     SETPOINT,
     VOLUME,
     Announcement,
@@ -96,6 +97,20 @@ class Intercom(Capability):
         """Say `announcement`; confirmed once the intercom reports it played."""
 
 
+class Sensor(Capability):
+    """A sensor: it reports readings (temperature, rain …) and takes no commands. Which of
+    READINGS a given sensor reads is its site entry's `measures:`."""
+
+    capability = "a sensor"
+    readings: ClassVar[frozenset[str]] = frozenset(READINGS)
+
+    state: dict[str, StateValue]  # the last report (devices.device.Device keeps it)
+
+    def reading(self, name: str) -> StateValue | None:
+        """The last reported value of `name`, None if it never came."""
+        return self.state.get(name)
+
+
 class Button(Capability):
     """A button that reports presses (single, double, hold); it takes no commands."""
 
@@ -109,6 +124,7 @@ KIND_CAPABILITIES: dict[Kind, type[Capability]] = {
     "media": MediaPlayer,
     "intercom": Intercom,
     "button": Button,
+    "sensor": Sensor,
 }
 
 

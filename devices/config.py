@@ -39,14 +39,21 @@ Binding = MqttOptions | LocalBinding | SerialConventionOptions
 
 # The device kinds each convention can drive; anything else is refused at load.
 CONVENTION_KINDS: dict[str, frozenset[Kind]] = {
-    "tasmota": frozenset({"light", "switch", "climate"}),
-    "zigbee2mqtt": frozenset({"light", "switch", "climate", "button"}),
+    "tasmota": frozenset({"light", "switch", "climate", "sensor"}),
+    "zigbee2mqtt": frozenset({"light", "switch", "climate", "button", "sensor"}),
     "vipctl-media": frozenset({"media"}),
     "vipctl-intercom": frozenset({"intercom"}),
     "coolmaster": frozenset({"climate"}),
     "intesis-modbus": frozenset({"climate"}),
     "dmx": frozenset({"light", "switch"}),
 }
+
+# What a sensor of each convention can read (Tasmota's rain: a rain sensor on a switch input).
+CONVENTION_READINGS: dict[str, frozenset[str]] = {
+    "tasmota": frozenset({"temperature", "humidity", "rain"}),
+    "zigbee2mqtt": frozenset({"temperature", "humidity", "rain", "water_leak", "occupancy"}),
+}
+Reading = Literal["temperature", "humidity", "rain", "water_leak", "occupancy"]
 
 # The transport blocks a device may have; exactly one must be given. A new transport adds its
 # field to DeviceConfig and its name here.
@@ -107,6 +114,9 @@ class DeviceConfig(BaseModel):
     triggers: dict[ButtonAction, Trigger] = Field(default_factory=dict)  # buttons only
     # Intercoms only: media device id → volume (0-100) while this intercom speaks.
     duck: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(default_factory=dict)
+    # Sensors only: what it reads; a scene's `when:` may ask only for these, and a preflight
+    # counts the sensor readable once it has reported each of them.
+    measures: list[Reading] = Field(default_factory=list)
 
     @property
     def binding(self) -> Binding:
@@ -150,9 +160,28 @@ class DeviceConfig(BaseModel):
         if self.triggers and self.kind != "button":
             problems.append(FieldError(f"only a button has triggers; this is a {self.kind}",
                                        at=("triggers",)))
+        problems += self._sensor_problems(binding)
         if self.duck and self.kind != "intercom":
             problems.append(FieldError(f"only an intercom ducks the music; this is a {self.kind}",
                                        at=("duck",)))
         if problems:
             raise FieldError.many(problems)
         return self
+
+    def _sensor_problems(self, binding: Binding) -> list[FieldError]:
+        if self.kind != "sensor":
+            return [FieldError(f"only a sensor measures; this is a {self.kind}",
+                               at=("measures",))] if self.measures else []
+        if not self.measures:
+            return [FieldError("say what the sensor reads: one or more of "
+                               "temperature, humidity, rain, water_leak, occupancy",
+                               at=("measures",))]
+        can = CONVENTION_READINGS.get(binding.convention, frozenset())
+        problems = [FieldError(f"a {binding.convention} sensor cannot read {name} "
+                               f"(it reads: {', '.join(sorted(can))})", at=("measures", i))
+                    for i, name in enumerate(self.measures) if name not in can]
+        if isinstance(binding, TasmotaOptions) and "rain" in self.measures \
+                and not binding.rain_switch:
+            problems.append(FieldError("a Tasmota reads rain from a switch input: name it "
+                                       "(e.g. Switch1)", at=(self.transport, "rain_switch")))
+        return problems

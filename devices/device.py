@@ -102,6 +102,7 @@ class Device:
         self._garbage_logged: dict[str, float] = {}
         self._tasks = TaskSet(f"device:{device_id}", logger=log)
         self._reported = asyncio.Event()
+        self._heard = asyncio.Event()  # its availability is known (either way)
 
     def attach(self) -> None:
         """Subscribe to the device's topics (replayed by the transport on reconnect)."""
@@ -154,6 +155,7 @@ class Device:
         if update.available is not None and update.available != self.available:
             was = self.available
             self.available = update.available
+            self._heard.set()
             self._emit("availability", available=update.available)
             if update.available and was is False:
                 self.spawn(self.refresh(), "refresh")
@@ -165,6 +167,7 @@ class Device:
             self._reported.set()
             if self.available is None:
                 self.available = True
+                self._heard.set()
             if changed:
                 self._emit("state", changed=changed)
             self._check_waiters()
@@ -199,6 +202,38 @@ class Device:
             except TransportUnavailable as exc:
                 log.info("%s: state query not sent: %s", self.id, exc)
                 return
+
+    async def wait_heard(self, timeout: float) -> bool | None:
+        """Its availability, waiting up to `timeout` for the first word of it after start-up
+        (the broker's retained message, a first report); None if none came."""
+        if self.available is None:
+            try:
+                await asyncio.wait_for(self._heard.wait(), timeout)
+            except TimeoutError:
+                pass
+        return self.available
+
+    @property
+    def can_query(self) -> bool:
+        """It answers a state query (a device that cannot be asked is only listened to)."""
+        return not self.assumed and bool(self.codec.query())
+
+    async def probe(self, timeout: float) -> bool:
+        """Ask the device for its state, changing nothing, and wait for a fresh report: True
+        when one came within `timeout`. A device that cannot be asked: whether it ever
+        reported."""
+        queries = self.codec.query()
+        if not self.can_query:
+            return self.last_report is not None
+        waiter = self._add_waiter({})  # any report after this one will do
+        try:
+            for message in queries:
+                await self._send(message)
+            return await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
+        except (TimeoutError, TransportUnavailable):
+            return False
+        finally:
+            self._drop_waiter(waiter)
 
     def check(self, desired: State) -> None:
         """Raise UnsupportedCommand if this device cannot be set to `desired`."""

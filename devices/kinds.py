@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from devices.capabilities import Button, Climate, Dimmable, Intercom, MediaPlayer, Switchable
+from devices.capabilities import (
+    Button,
+    Climate,
+    Dimmable,
+    Intercom,
+    MediaPlayer,
+    Sensor,
+    Switchable,
+)
 from devices.conventions.base import Codec, IntercomCodec
 from devices.device import Device
 from devices.model import Announcement, CommandResult, Kind
@@ -32,6 +40,10 @@ class MediaDevice(Device, MediaPlayer):
 
 
 class ButtonDevice(Device, Button):
+    pass
+
+
+class SensorDevice(Device, Sensor):
     pass
 
 
@@ -62,6 +74,7 @@ DEVICE_CLASSES: dict[Kind, type[Device]] = {
     "media": MediaDevice,
     "intercom": IntercomDevice,
     "button": ButtonDevice,
+    "sensor": SensorDevice,
 }
 
 

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["light", "switch", "climate", "media", "intercom", "button"]
-KINDS: tuple[Kind, ...] = ("light", "switch", "climate", "media", "intercom", "button")
+Kind = Literal["light", "switch", "climate", "media", "intercom", "button", "sensor"]
+KINDS: tuple[Kind, ...] = (
+    "light", "switch", "climate", "media", "intercom", "button", "sensor")
 
 StateValue = bool | int | float | str
 State = Mapping[str, StateValue]
@@ -31,6 +32,16 @@ VOLUME = "volume"  # int, 0-100 percent
 ANNOUNCED = "announced"  # str, id of the last announcement an intercom has finished
 ANNOUNCE_FAILED = "failed"  # str, id of the last announcement an intercom could not play
 ERROR = "error"  # str, why a media player is not doing what it was asked ("" when fine); reported
+# What a sensor reads (reported only, never commanded). Zigbee2MQTT's exposes of the same names.
+TEMPERATURE = "temperature"  # float, degrees Celsius
+HUMIDITY = "humidity"  # float, 0-100 percent relative humidity
+RAIN = "rain"  # bool, precipitation on the sensor (a heated rain sensor melts snow: snow too)
+WATER_LEAK = "water_leak"  # bool
+OCCUPANCY = "occupancy"  # bool, someone is there
+# Each reading and the type of its value: a condition compares a bool only for (in)equality.
+READINGS: dict[str, type[bool] | type[float]] = {
+    TEMPERATURE: float, HUMIDITY: float, RAIN: bool, WATER_LEAK: bool, OCCUPANCY: bool,
+}
 
 CLIMATE_MODES = ("off", "cool", "heat", "auto", "dry", "fan_only")
 FAN_SPEEDS = ("auto", "low", "medium", "high")

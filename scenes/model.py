@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     StrictBool,
     StrictInt,
     StrictStr,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -27,6 +31,7 @@ from pydantic_core import PydanticCustomError
 
 from common.yamlconf import FieldError, Loc
 from devices.model import CLIMATE_MODES, FAN_SPEEDS, PLAYBACK_STATES, StateValue
+from scenes.conditions import DEFAULT_IF_UNKNOWN, IfUnknown, Test
 from scenes.errors import TemplateError
 from scenes.offsets import ANCHORS, TRIGGERS, At, AtField, Late, LateField, UntilField
 from scenes.templates import check_template
@@ -40,6 +45,10 @@ PRIORITY_RANGE = (0, 9)
 # As devices.model.Announcement's defaults: an ordinary announcement, in Mandarin.
 DEFAULT_ANNOUNCE_PRIORITY = 5
 DEFAULT_LANG = "zh"
+# When the devices are checked before a visit, if the scene does not say; and how much
+# earlier than the first cue, if that comes first (controller/engine/preflight.py).
+DEFAULT_PREFLIGHT = At.parse("start-60m")
+PREFLIGHT_LEAD = timedelta(minutes=15)
 # The layer a scene's claims take when the file does not say (see scenes/claims.py).
 DEFAULT_SCENE_PRIORITY = 50
 
@@ -170,12 +179,92 @@ class Remind(Strict):
         return [value] if isinstance(value, str) else value
 
 
+def check_test(value: Any, info: ValidationInfo) -> Test:
+    """A condition, its sensor checked against the site when the loader knows it:
+    `sensors` (id → what it measures), else at least `known_targets`."""
+    if isinstance(value, Test):
+        return value
+    if not isinstance(value, str):
+        raise fail("bad_condition", f"{value!r} is not a condition (a text such as "
+                   "outdoor_weather.rain == true)")
+    try:
+        test = Test.parse(value)
+    except ValueError as e:
+        raise fail("bad_condition", str(e)) from None
+    context = info.context or {}
+    sensors, known = context.get("sensors"), context.get("known_targets")
+    if test.device is None:
+        return test
+    if sensors is not None and test.device not in sensors:
+        close = difflib.get_close_matches(test.device, sorted(sensors), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        can = ", ".join(sorted(sensors)) or "none"
+        raise fail("not_a_sensor", f"{test.device!r} is not a sensor of this site{hint} "
+                   f"(its sensors: {can})")
+    if sensors is not None and test.reading not in sensors[test.device]:
+        reads = ", ".join(sorted(sensors[test.device]))
+        raise fail("not_measured", f"{test.device} does not measure {test.reading} "
+                   f"(it measures: {reads})")
+    if sensors is None and known is not None and test.device not in known:
+        raise fail("unknown_target", f"{test.device!r} is not a device of this site")
+    return test
+
+
+TestField = Annotated[Test, PlainValidator(check_test), PlainSerializer(str, return_type=str),
+                      WithJsonSchema({"type": "string",
+                                      "examples": ["outdoor_weather.rain == true"]})]
+
+
+class When(Strict):
+    """A cue's condition, checked at the cue's time; `if_unknown`: what the cue does when
+    there is no reading to judge (its sensor offline, or never heard from)."""
+
+    test: TestField
+    if_unknown: IfUnknown = DEFAULT_IF_UNKNOWN
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        return {"test": value} if isinstance(value, str) else value
+
+    def __str__(self) -> str:
+        return str(self.test)
+
+
+class Preflight(Strict):
+    """The device check before a visit (controller/engine/preflight.py): at `at` (a point
+    before the visit, ahead of its first cue), every device the visit uses is checked, and
+    problems are told to `audience` over the scene's intercom while there is time."""
+
+    at: AtField = DEFAULT_PREFLIGHT
+    audience: list[Annotated[str, Field(min_length=1)]] = Field(alias="for",
+                                                                default_factory=lambda: ["工程部"])
+    priority: Priority | None = None
+    intercom: str | None = None
+
+    _intercom = field_validator("intercom")(check_intercom)
+
+    @field_validator("audience", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("at")
+    @classmethod
+    def _before_visit(cls, value: At) -> At:
+        if not value.before_visit:
+            raise fail("preflight_too_late", f"{value} is not before the visit: write a point "
+                       "such as start-60m")
+        return value
+
+
 class Cue(Strict):
     """Something done once at a point of the visit: actions, an announcement, a reminder."""
 
     id: Id
     at: AtField
     late: LateField = Late("skip")
+    when: When | None = None  # checked at the cue's time; false: the cue is skipped
     description: str = ""
     actions: list[Action] = Field(default_factory=list)
     announce: Announce | None = None
@@ -265,6 +354,7 @@ class Scene(Strict):
     cues: list[Cue] = Field(min_length=1)
     holds: list[Hold] = Field(default_factory=list)
     restore: Restore
+    preflight: Preflight | None = None  # None: the defaults, at preflight_at
 
     @model_validator(mode="after")
     def _consistent(self) -> Scene:
@@ -283,6 +373,11 @@ class Scene(Strict):
                 yield (section, i, "id"), f"{ident!r} is already the id of {seen[ident]}"
             seen.setdefault(ident, f"{section}[{i}]")
         end = self.restore.at
+        first = self._first_cue()
+        if self.preflight is not None and first is not None \
+                and self.preflight.at.offset >= first.offset:
+            yield ("preflight", "at"), (f"{self.preflight.at} is not before the first cue "
+                                        f"({first}): the check comes first")
         for i, cue in enumerate(self.cues):
             for field, item in (("announce", cue.announce), ("remind", cue.remind)):
                 if item is not None and item.intercom is None and self.announcements is None:
@@ -315,4 +410,24 @@ class Scene(Strict):
             names.update(s.intercom for s in (cue.announce, cue.remind) if s and s.intercom)
         if self.announcements is not None:
             names.add(self.announcements.intercom)
+        if self.preflight is not None and self.preflight.intercom is not None:
+            names.add(self.preflight.intercom)
         return names
+
+    def _first_cue(self) -> At | None:
+        return min((c.at for c in self.cues if c.at.anchor == "start"),
+                   key=lambda at: at.offset, default=None)
+
+    def preflight_settings(self) -> Preflight:
+        """The preflight as written, or the defaults: at start-60m, or PREFLIGHT_LEAD before
+        the first cue when that is earlier."""
+        if self.preflight is not None:
+            return self.preflight
+        first = self._first_cue()
+        if first is None or DEFAULT_PREFLIGHT.offset < first.offset:
+            return Preflight()
+        return Preflight(at=At("start", first.offset - PREFLIGHT_LEAD))
+
+    def sensors(self) -> set[str]:
+        """Every sensor the scene's conditions read."""
+        return {c.when.test.device for c in self.cues if c.when and c.when.test.device}

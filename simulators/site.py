@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from devices.conventions.base import ConventionOptions
-from devices.model import Kind
+from devices.model import HUMIDITY, OCCUPANCY, RAIN, TEMPERATURE, WATER_LEAK, Kind, StateValue
 from simulators.base import SimulatedDevice
 
 # convention tag → module with the simulator factory `make(...)`
@@ -17,6 +17,14 @@ MODULES = {
     "zigbee2mqtt": "simulators.zigbee2mqtt",
     "vipctl-media": "simulators.vipctl_media",
     "vipctl-intercom": "simulators.vipctl_intercom",
+}
+# A kind a convention's module leaves to a module of its own.
+KIND_MODULES = {("tasmota", "sensor"): "simulators.tasmota_sensor"}
+
+
+# What a simulated sensor reads when it starts: a dry day, a comfortable room, nobody there.
+DEFAULT_READINGS: dict[str, StateValue] = {
+    TEMPERATURE: 24.0, HUMIDITY: 55.0, RAIN: False, WATER_LEAK: False, OCCUPANCY: False,
 }
 
 
@@ -31,10 +39,15 @@ def make_simulator(
     device_id: str, spec: SimSpec, *, host: str, port: int, topic_prefix: str = ""
 ) -> SimulatedDevice:
     convention = str(getattr(spec.binding, "convention"))  # noqa: B009
-    module: Any = importlib.import_module(MODULES[convention])
+    name = KIND_MODULES.get((convention, spec.kind), MODULES[convention])
+    module: Any = importlib.import_module(name)
+    extra: dict[str, Any] = {}
+    if spec.kind == "sensor":  # a sensor starts with a reading of what its entry measures
+        measures = getattr(spec, "measures", None) or list(DEFAULT_READINGS)
+        extra["state"] = {name: DEFAULT_READINGS[name] for name in measures}
     sim: SimulatedDevice = module.make(
-        device_id, spec.kind, spec.binding, host=host, port=port, topic_prefix=topic_prefix
-    )
+        device_id, spec.kind, spec.binding, host=host, port=port, topic_prefix=topic_prefix,
+        **extra)
     return sim
 
 

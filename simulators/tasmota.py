@@ -1,4 +1,5 @@
-"""Simulated Tasmota devices: a relay (plug), a dimmable light, an IR blaster with its AC.
+"""Simulated Tasmota devices: a relay (plug), a dimmable light, an IR blaster with its AC (a
+sensor: simulators/tasmota_sensor.py).
 
 They answer as the Tasmota docs ("MQTT", "Commands", "Lights", "Tasmota-IR") and firmware
 (support_command.ino CmndPower, xdrv_04_light.ino CmndDimmer, xdrv_05_irremote_full.ino

@@ -1,4 +1,4 @@
-"""Zigbee2MQTT devices as seen on MQTT: a light, a plug, a thermostat and a button.
+"""Zigbee2MQTT devices as seen on MQTT: a light, a plug, a thermostat, a button and a sensor.
 
 Each plays what Zigbee2MQTT does for one device (zigbee2mqtt.io, guide/usage/
 mqtt_topics_and_messages): a /set is applied and the whole new state is published on
@@ -193,11 +193,43 @@ class Button(Zigbee2MqttDevice):
         await self.publish_all(messages)
 
 
+class Sensor(Zigbee2MqttDevice):
+    """A battery sensor (rain, temperature and humidity, occupancy, water leak): it reports
+    when a reading changes and cannot be read with /get. Its knobs: `set_reading` (rain on,
+    29.5 °C), go_offline (Zigbee2MQTT marks it offline), and `faults.ignore_commands`, which
+    here mutes it (readings change, nothing is reported: a flat battery)."""
+
+    kind: Kind = "sensor"
+    initial: Mapping[str, StateValue] = {}
+
+    def command_topics(self) -> list[str]:
+        return []
+
+    def handle(self, topic: str, payload: bytes) -> list[Message]:
+        return []
+
+    def extras(self) -> dict[str, object]:
+        return {**super().extras(), "battery": 97, "voltage": 2900}
+
+    def echo(self) -> Message:
+        """Retained, as the device option `retain: true` makes Zigbee2MQTT publish it: a sensor
+        cannot be asked, and a daemon started after its last report still has the reading."""
+        message = super().echo()
+        return Message(message.topic, message.payload, retain=True)
+
+    async def set_reading(self, **readings: StateValue) -> None:
+        """The weather or the room changed: report it, unless muted."""
+        self.state.update(readings)
+        if not self.faults.ignore_commands:
+            await self.publish_all([self.echo()])
+
+
 _CLASSES: dict[Kind, type[Zigbee2MqttDevice]] = {
     "light": Light,
     "switch": Plug,
     "climate": Thermostat,
     "button": Button,
+    "sensor": Sensor,
 }
 
 

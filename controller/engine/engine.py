@@ -22,6 +22,8 @@ from controller.engine.announcer import Announcer
 from controller.engine.context import CurrentVisit
 from controller.engine.executor import Executor
 from controller.engine.metrics import Metrics
+from controller.engine.preflight import STEP as PREFLIGHT
+from controller.engine.preflight import Preflight
 from controller.engine.presses import PressGate
 from controller.engine.steps import Steps
 from controller.engine.timers import Timers
@@ -59,7 +61,7 @@ ARRIVAL_CONFIRM_AHEAD = timedelta(hours=1)
 HORIZON = timedelta(hours=24)
 HORIZON_SWEEP = timedelta(hours=1)
 # Steps run again when a crash cut them short (Engine._interrupted says why).
-RERUN_AFTER_CRASH = frozenset({"restore", "no-show"})
+RERUN_AFTER_CRASH = frozenset({"restore", "no-show", PREFLIGHT})
 # A step to run now and the time it was due: (key, due).
 Due = tuple[str, datetime]
 
@@ -88,6 +90,7 @@ class Engine:
         speed: float = 1.0,
         current: CurrentVisit | None = None,
         metrics: Metrics | None = None,
+        preflight: Preflight | None = None,
     ) -> None:
         self.scene = scene
         self.executor = executor
@@ -99,10 +102,12 @@ class Engine:
         self.speed = speed
         self.current = current or CurrentVisit()
         self.presses = PressGate()
+        self.preflight = preflight
         self.timers = Timers(tz, self._run_step)
         self.steps = Steps(scene=scene, executor=executor, announcer=announcer, book=book,
                            ledger=ledger, events=events, current=self.current,
-                           timers=self.timers, metrics=metrics or Metrics(), clock=clock)
+                           timers=self.timers, metrics=metrics or Metrics(), clock=clock,
+                           preflight=preflight)
         self._tasks = TaskSet("engine", logger=log)
         self._reach: datetime | None = None  # visits starting before it are scheduled
 
@@ -174,6 +179,8 @@ class Engine:
     async def stop(self) -> None:
         self.timers.stop()
         await self._tasks.stop()
+        if self.preflight is not None:
+            await self.preflight.close()
 
     def open_visits(self, until: datetime | None = None) -> list[Visit]:
         """Visits not yet over (starting before `until`), selected in the database: a
@@ -211,7 +218,7 @@ class Engine:
         self.timers.unschedule(visit_id)
         self.events.append("visit", visit_id=visit_id, source=source,
                            detail={"action": "cancelled", "reason": reason}, result="ok")
-        if before.status is not S.BOOKED or self.ledger.done(visit_id):
+        if before.status is not S.BOOKED or self.ledger.done(visit_id) - {PREFLIGHT}:
             await self.steps.restore(visit_id, why="cancelled")
         return visit
 
@@ -342,6 +349,7 @@ class Engine:
             key = f"hold:{ph.hold.id}"
             if ph.begins is not None and key not in done:
                 self._due(visit.id, key, ph.begins, now, overdue)
+        self._plan_preflight(visit, done, now, overdue)
         if visit.status in (S.BOOKED, S.PREPARING) and "no-show" not in done:
             # Nobody came by the booked end: a no-show, and the site goes back to normal.
             self._due(visit.id, "no-show", visit.end, now, overdue)
@@ -377,6 +385,16 @@ class Engine:
                     "cue": cue_id, "due": planned.due.isoformat(),
                     "message": "stale: skipped"}, result="skipped")
         return overdue, pressed_now
+
+    def _plan_preflight(self, visit: Visit, done: set[str], now: datetime,
+                        overdue: list[Due]) -> None:
+        """The device check, at its point before the start; late, until the start (a visit
+        booked at short notice is checked at once): after it, nothing could be fixed."""
+        if self.preflight is None or PREFLIGHT in done or visit.status not in (
+                S.BOOKED, S.PREPARING) or now >= visit.start:
+            return
+        due = visit.start + self.preflight.settings.at.offset / self.speed
+        self._due(visit.id, PREFLIGHT, due, now, overdue)
 
     def _due(self, visit_id: str, key: str, when: datetime, now: datetime,
              overdue: list[Due]) -> None:

@@ -15,9 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from controller.engine.announcer import Announcer
+from controller.engine.conditions import Verdict, verdict
 from controller.engine.context import CurrentVisit
 from controller.engine.executor import Executor
 from controller.engine.metrics import Metrics
+from controller.engine.preflight import STEP as PREFLIGHT
+from controller.engine.preflight import Preflight
 from controller.engine.timers import Timers
 from controller.store.book import VisitBook
 from controller.store.events import EventLog
@@ -36,7 +39,8 @@ class Steps:
 
     def __init__(self, *, scene: Scene, executor: Executor, announcer: Announcer,
                  book: VisitBook, ledger: StepLedger, events: EventLog, current: CurrentVisit,
-                 timers: Timers, metrics: Metrics, clock: Callable[[], datetime]) -> None:
+                 timers: Timers, metrics: Metrics, clock: Callable[[], datetime],
+                 preflight: Preflight | None = None) -> None:
         self.scene = scene
         self.executor = executor
         self.announcer = announcer
@@ -47,6 +51,7 @@ class Steps:
         self.timers = timers
         self.metrics = metrics
         self.clock = clock
+        self.preflight = preflight
         self.layer_priority = scene.priority
         self._in_flight: dict[str, int] = {}
         self._settled: dict[str, asyncio.Event] = {}
@@ -63,6 +68,8 @@ class Steps:
                 await self.restore(visit_id, why="visit over")
             elif key == "no-show":
                 await self._no_show(visit)
+            elif key == PREFLIGHT:
+                await self._preflight(visit)
             elif key.startswith("hold:"):
                 await self._begin_hold(visit, key)
             else:
@@ -105,24 +112,36 @@ class Steps:
             self.ledger.mark(visit_id, cue_id, "skipped-late")
             return
         cue = self._cue(cue_id)
+        judged = verdict(self.executor.registry, cue, self.book.get(visit_id))
+        if judged is not None and not judged.runs:
+            self.ledger.mark(visit_id, cue_id, "skipped")
+            self.events.append("cue", visit_id=visit_id, detail=judged.detail(cue),
+                               result="skipped")
+            log.info("cue %s of %s skipped: %s", cue_id, visit_id, judged.detail(cue))
+            return
         # The restore waits for the claims of steps in flight, not for their announcements
         # (spoken, they take seconds each and queue on the intercom).
         self._enter(visit_id)
         try:
-            visit, ok = await self._cue_actions(visit_id, cue, force=force)
+            visit, ok = await self._cue_actions(visit_id, cue, force=force, judged=judged)
         finally:
             self._leave(visit_id)
         if not pressed and not cue.actions:
             self.ledger.commit()  # nothing saved the claim yet: before anything is said
         await self._cue_words(visit, cue, ok, speak=speak)
 
-    async def _cue_actions(self, visit_id: str, cue: Cue, *, force: bool) -> tuple[Visit, bool]:
+    async def _cue_actions(self, visit_id: str, cue: Cue, *, force: bool,
+                           judged: Verdict | None = None) -> tuple[Visit, bool]:
         visit = self.book.get(visit_id)
         if visit.status is S.BOOKED:  # committed with the cue's claim
             visit = self.book.set_status(visit_id, S.PREPARING, defer=True)
         self.current.id = self.current.id or visit_id
-        self.events.append_soon("cue", visit_id=visit_id, detail={
-            "cue": cue.id, "description": cue.description, "forced": force}, result="started")
+        detail: dict[str, Any] = {"cue": cue.id, "description": cue.description, "forced": force}
+        if judged is not None:  # what its condition saw; a missing sensor is said here too
+            detail.update(judged.detail(cue))
+            if judged.decision == "run":
+                del detail["reason"]
+        self.events.append_soon("cue", visit_id=visit_id, detail=detail, result="started")
         ok = True
         for action in cue.actions:
             results = await self.executor.apply(
@@ -156,6 +175,12 @@ class Steps:
             "action": "no-show", "guest": visit.salutation,
             "message": "nobody arrived by the booked end"}, result="ok")
         await self.restore(visit.id, why="no-show")
+
+    async def _preflight(self, visit: Visit) -> None:
+        if self.preflight is None or not self.ledger.claim(visit.id, PREFLIGHT):
+            return
+        report = await self.preflight.run(visit.id, source="schedule")
+        self.ledger.mark(visit.id, PREFLIGHT, "failed" if report.problems else "ok")
 
     async def _begin_hold(self, visit: Visit, key: str) -> None:
         if not self.ledger.claim(visit.id, key):

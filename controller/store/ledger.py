@@ -29,7 +29,8 @@ from controller.errors import ControllerError
 from controller.store.database import Database
 from controller.store.tables import Clock, StepRow, utc_now
 
-StepResult = Literal["ok", "failed", "skipped-late"]
+# skipped: a cue whose condition (`when:`) was false, or had no reading and said skip.
+StepResult = Literal["ok", "failed", "skipped-late", "skipped"]
 STEP_RESULTS: tuple[str, ...] = get_args(StepResult)
 MAX_KEY_LENGTH = 200  # the column's width
 # Core statements on the table: a claim is one plain INSERT, not a unit of work.

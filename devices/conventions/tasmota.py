@@ -29,6 +29,7 @@ from devices.conventions.base import (
     WireAddress,
     is_finite_number,
 )
+from devices.conventions.tasmota_sensor import STATUS_KEY, STATUS_REPLY, STATUS_SENSORS, readings
 from devices.errors import DecodeError, UnsupportedCommand
 from devices.model import (
     BRIGHTNESS,
@@ -52,6 +53,10 @@ class TasmotaOptions(ConventionOptions):
     relay: int | None = None  # POWER<n> on multi-relay devices; None means plain POWER
     irhvac_vendor: str | None = None  # climate behind an IR blaster: IRHVAC "Vendor"
     irhvac_model: str | None = None  # IRHVAC "Model", for vendors with protocol variants
+    # Sensors: the object of tele/<topic>/SENSOR to read (AM2301, DS18B20 …; None: any with a
+    # Temperature or Humidity), and the switch input a rain sensor's contact closes (Switch1).
+    sensor: str | None = None
+    rain_switch: str | None = None
 
     def wire_address(self) -> WireAddress:
         relay = "" if self.relay is None else f" (relay {self.relay})"
@@ -212,7 +217,7 @@ class TasmotaCodec(Codec[TasmotaOptions]):
     """One Tasmota device: a relay (switch), a dimmable light, or an AC behind an IR blaster."""
 
     convention: ClassVar[str] = "tasmota"
-    kinds: ClassVar[frozenset[Kind]] = frozenset({"light", "switch", "climate"})
+    kinds: ClassVar[frozenset[Kind]] = frozenset({"light", "switch", "climate", "sensor"})
 
     def __init__(self, device_id: str, kind: Kind, options: TasmotaOptions) -> None:
         super().__init__(device_id, kind, options)
@@ -235,6 +240,9 @@ class TasmotaCodec(Codec[TasmotaOptions]):
         return f"{prefix}/{self.options.topic}/{command}"
 
     def subscriptions(self) -> list[str]:
+        if self.kind == "sensor":
+            return [self._topic("tele", "LWT"), self._topic("tele", "SENSOR"),
+                    self._topic("stat", STATUS_REPLY)]
         topics = [self._topic("stat", "RESULT"), self._topic("tele", "LWT")]
         if self.kind == "climate":
             return [*topics, self._topic("tele", "RESULT")]
@@ -244,6 +252,8 @@ class TasmotaCodec(Codec[TasmotaOptions]):
     def query(self) -> list[Message]:
         if self.kind == "climate":
             return []  # an IR blaster cannot ask the air conditioner anything
+        if self.kind == "sensor":
+            return [Message(self._topic("cmnd", "STATUS"), STATUS_SENSORS.encode())]
         # An empty payload is a query; STATE also reports Dimmer, POWER only the relay.
         command = "STATE" if self.kind == "light" else self._power_command
         return [Message(self._topic("cmnd", command), b"")]
@@ -278,6 +288,8 @@ class TasmotaCodec(Codec[TasmotaOptions]):
             return Update(available=text.lower() == ONLINE.lower())
         if self.kind == "climate":
             return self._decode_ir(topic, payload)
+        if self.kind == "sensor":
+            return self._decode_sensor(topic, payload)
         if topic in {self._topic("stat", key) for key in self._power_keys}:
             return Update(state={POWER: parse_on_off(topic, payload_text(topic, payload))})
         if topic not in (self._topic("stat", "RESULT"), self._topic("tele", "STATE")):
@@ -292,6 +304,19 @@ class TasmotaCodec(Codec[TasmotaOptions]):
                 raise DecodeError(topic, f"Dimmer {dimmer!r} is not 0-100")
             state[BRIGHTNESS] = dimmer
         return Update(state=state) if state else None  # RESULT of another command: not ours
+
+    def _decode_sensor(self, topic: str, payload: bytes) -> Update | None:
+        if topic == self._topic("stat", STATUS_REPLY):
+            body = load_object(topic, payload).get(STATUS_KEY)
+            if not isinstance(body, dict):
+                raise DecodeError(topic, f"{STATUS_KEY} is not an object")
+        elif topic == self._topic("tele", "SENSOR"):
+            body = load_object(topic, payload)
+        else:
+            return None
+        state = readings(topic, body, sensor=self.options.sensor,
+                         rain_switch=self.options.rain_switch)
+        return Update(state=state) if state else None
 
     # --- light and switch ------------------------------------------------------------------
 

@@ -3,8 +3,10 @@
 Sources (zigbee2mqtt.io): guide/usage/mqtt_topics_and_messages (set, get, state echo),
 guide/configuration/device-availability (availability payloads), guide/usage/exposes (light
 brightness 0-254, climate features and system_mode values), and the device pages of the
-buttons named in DEFAULT_ACTIONS. The device-side helpers at the bottom are what
-simulators/zigbee2mqtt.py uses to play Zigbee2MQTT with the same mapping.
+buttons named in DEFAULT_ACTIONS; sensors' properties as their device pages expose them
+(temperature °C, humidity %, occupancy, water_leak; rain on the eWeLink WS01, `raining` on the
+TuYa RB-SRAIN01), read-only and not readable with /get. The device-side helpers at the
+bottom are what simulators/zigbee2mqtt.py uses to play Zigbee2MQTT with the same mapping.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from devices.model import (
     FAN_SPEEDS,
     MODE,
     POWER,
+    READINGS,
     SETPOINT,
     Kind,
     Message,
@@ -140,9 +143,16 @@ def load_json(topic: str, payload: bytes) -> Any:
         raise DecodeError(topic, f"not JSON: {exc}", payload[:64]) from None
 
 
+# Sensor properties as Zigbee2MQTT names them → vipctl's reading (a rain sensor's is `rain`
+# or, on TuYa's RB-SRAIN01, `raining`).
+SENSOR_PROPERTIES = {**{name: name for name in READINGS}, "raining": "rain"}
+
+
 def to_wire(kind: Kind, state: State, options: Zigbee2MqttOptions) -> dict[str, object]:
     """vipctl attributes as Zigbee2MQTT properties (a /set body, or a state echo)."""
     out: dict[str, object] = {}
+    if kind == "sensor":
+        return {name: value for name, value in state.items() if name in READINGS}
     if kind == "climate":
         if POWER in state or MODE in state:
             mode = state.get(MODE, options.power_on_mode)
@@ -168,6 +178,8 @@ def from_wire(
     """
     if kind == "climate":
         return _climate_from_wire(data, options.setpoint_property, topic)
+    if kind == "sensor":
+        return _sensor_from_wire(data, topic)
     out: dict[str, StateValue] = {}
     if kind in ("light", "switch") and data.get("state") is not None:
         value = data["state"]
@@ -201,6 +213,23 @@ def _climate_from_wire(data: Mapping[str, Any], setpoint: str, topic: str,
             raise _unexpected(topic, data, "fan_mode")
         if data["fan_mode"] in FAN_SPEEDS:  # "on", "smart", "off" have no vipctl name
             out[FAN] = data["fan_mode"]
+    return out
+
+
+def _sensor_from_wire(data: Mapping[str, Any], topic: str) -> dict[str, StateValue]:
+    out: dict[str, StateValue] = {}
+    for prop, reading in SENSOR_PROPERTIES.items():
+        value = data.get(prop)
+        if value is None:
+            continue
+        if READINGS[reading] is bool:
+            if not isinstance(value, bool):
+                raise _unexpected(topic, data, prop)
+            out[reading] = value
+        elif is_finite_number(value):
+            out[reading] = float(value)
+        else:
+            raise _unexpected(topic, data, prop)
     return out
 
 
@@ -258,7 +287,8 @@ class Zigbee2MqttCodec(Codec[Zigbee2MqttOptions]):
     """Controller side of one Zigbee2MQTT device."""
 
     convention: ClassVar[str] = "zigbee2mqtt"
-    kinds: ClassVar[frozenset[Kind]] = frozenset({"light", "switch", "climate", "button"})
+    kinds: ClassVar[frozenset[Kind]] = frozenset(
+        {"light", "switch", "climate", "button", "sensor"})
 
     def __init__(self, device_id: str, kind: Kind, options: Zigbee2MqttOptions) -> None:
         super().__init__(device_id, kind, options)
@@ -286,8 +316,8 @@ class Zigbee2MqttCodec(Codec[Zigbee2MqttOptions]):
         return wanted
 
     def query(self) -> list[Message]:
-        if self.kind == "button":
-            return []  # buttons sleep: nothing to /get
+        if self.kind in ("button", "sensor"):
+            return []  # they sleep, and their readings cannot be read with /get
         if self.kind == "climate":
             props = ["system_mode", self.options.setpoint_property]
             props += ["fan_mode"] if self.options.fan_mode else []
