@@ -216,5 +216,8 @@ async def test_a_guest_who_comes_early_gets_the_site_ready_without_stale_reminde
         assert rig.said() == ["王先生已到访,请各岗位做好接待工作"]
         skipped = [e for e in rig.daemon.events.query(visit_id=visit.id, kinds=["cue"])
                    if e.result == "skipped"]
-        assert {e.detail["cue"] for e in skipped} == {"p5-car-shade", "p6-refreshments",
-                                                      "p7-fountain"}
+        assert {e.detail["cue"] for e in skipped if "message" in e.detail} == {
+            "p5-car-shade", "p6-refreshments", "p7-fountain"}
+        # The conditional ones were judged, too: a dry day, a party of one, a cool room.
+        assert {e.detail["cue"]: e.detail["reason"] for e in skipped if "reason" in e.detail} \
+            == dict.fromkeys(("f2-umbrellas", "f2-door-party", "p10-room-too-warm"), "condition")

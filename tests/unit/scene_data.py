@@ -17,6 +17,7 @@ DEMO_DEVICES = {
     "model_area_lights": "light", "hall_lights": "light", "spotlights": "light",
     "vip_room_ac": "climate", "lobby_thermostat": "climate", "background_music": "media",
     "vip_room_video": "media", "staff_intercom": "intercom", "concierge_button": "button",
+    "outdoor_weather": "sensor", "vip_room_climate": "sensor",
 }
 DEMO_TARGETS = set(DEMO_DEVICES) | {"all_lights"}
 DEMO_ATTRIBUTES = {d: attributes_of(k) for d, k in DEMO_DEVICES.items()}  # type: ignore[index]

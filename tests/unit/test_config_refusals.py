@@ -100,7 +100,8 @@ def test_unknown_key_lists_the_allowed_ones(tmp_path: Path) -> None:
 """)
     assert problems(path) == [
         f"{path}:10: devices.hall_lights.optimistc: unknown field; did you mean 'optimistic'?; "
-        "allowed: kind, name, mqtt, local, serial, optimistic, command, triggers, duck"
+        "allowed: kind, name, mqtt, local, serial, optimistic, command, triggers, duck, "
+        "measures"
     ]
 
 
@@ -239,7 +240,7 @@ groups:
 """)
     assert problems(path) == [
         f"{path}:11: devices.spotlights.kind: 'lamp' is not one of light, switch, climate, "
-        "media, intercom, button",
+        "media, intercom, button, sensor",
         f"{path}:14: groups.all_lights[1]: unknown device 'spotlight' (did you mean "
         "'spotlights'?)",
     ]

@@ -132,12 +132,12 @@ def test_vip_reception_music_video_and_restore(vip: Scene) -> None:
 
 
 def test_vip_reception_staff_reminders_and_announcements(vip: Scene) -> None:
-    reminders = {str(c.at): c.remind for c in vip.cues if c.remind}
+    reminders = {str(c.at): c.remind for c in vip.cues if c.remind and c.when is None}
     assert "保安" in reminders["start-30m"].audience or any(
         "保安" in c.remind.audience for c in vip.cues if c.remind and str(c.at) == "start-30m")
     p7 = reminders["start-10m"]
     assert "管理层" in p7.audience and "喷泉" in p7.text
-    [p7_cue] = [c for c in vip.cues if str(c.at) == "start-10m"]
+    [p7_cue] = [c for c in vip.cues if str(c.at) == "start-10m" and c.when is None]
     assert p7_cue.late == Late("run_until", At("start"))
     said = {c.at.anchor: c.announce.text for c in vip.cues if c.announce}
     assert said == {

@@ -43,7 +43,10 @@ def test_before_any_trigger(vip: Scene) -> None:
         ("p10-air-conditioning", START - 45 * MIN),
         ("p5-car-shade", START - 30 * MIN),
         ("p6-refreshments", START - 30 * MIN),
+        ("p10-room-too-warm", START - 15 * MIN),
         ("p7-fountain", START - 10 * MIN),
+        ("f2-umbrellas", START - 10 * MIN),
+        ("f2-door-party", START - 10 * MIN),
         ("p2-p9-lights", START - 5 * MIN),
         ("p11-promo-video", START - 5 * MIN),
         ("f1-arrival", None),
@@ -71,7 +74,7 @@ def test_triggers_fix_the_rest(vip: Scene) -> None:
 def test_an_early_arrival_sorts_before_the_start(vip: Scene) -> None:
     early = START - 7 * MIN
     ids = [p.cue.id for p in plan(vip, start=START, triggers={"arrival": early})]
-    assert ids.index("f1-arrival") == ids.index("p7-fountain") + 1
+    assert ids.index("f1-arrival") == ids.index("f2-door-party") + 1
     assert ids[-2:] == ["f7-show-flat", "f13-departure"]
 
 
@@ -176,8 +179,8 @@ def test_a_waiting_cue_cannot_be_decided(vip: Scene) -> None:
 
 def test_preparation_in_order(vip: Scene) -> None:
     assert [c.id for c in preparation(vip)] == [
-        "p10-air-conditioning", "p5-car-shade", "p6-refreshments", "p7-fountain",
-        "p2-p9-lights", "p11-promo-video"]
+        "p10-air-conditioning", "p5-car-shade", "p6-refreshments", "p10-room-too-warm",
+        "p7-fountain", "f2-umbrellas", "f2-door-party", "p2-p9-lights", "p11-promo-video"]
 
 
 def test_announcements_name_the_guest(vip: Scene) -> None:

@@ -69,7 +69,7 @@ def test_bad_options_are_refused(bad: dict[str, Any]) -> None:
 def test_registry_entry() -> None:
     assert CODEC is Zigbee2MqttCodec
     assert CODEC.convention == "zigbee2mqtt"
-    assert CODEC.kinds == {"light", "switch", "climate", "button"}
+    assert CODEC.kinds == {"light", "switch", "climate", "button", "sensor"}
 
 
 # --- brightness ----------------------------------------------------------------------------
