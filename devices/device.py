@@ -8,6 +8,7 @@ as failed. A device that cannot report (assumed state) is trusted and never wait
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -207,10 +208,8 @@ class Device:
         """Its availability, waiting up to `timeout` for the first word of it after start-up
         (the broker's retained message, a first report); None if none came."""
         if self.available is None:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._heard.wait(), timeout)
-            except TimeoutError:
-                pass
         return self.available
 
     @property

@@ -269,6 +269,11 @@ def _path(visit_id: str) -> str:
     return quote(visit_id, safe="")
 
 
+def visit_path(visit_id: str) -> str:
+    """The API path of a visit (an id not shaped like one: exit 1, nothing sent)."""
+    return f"/visits/{_path(visit_id)}"
+
+
 # --- trigger -------------------------------------------------------------------------------
 
 trigger_app = typer.Typer(help="Press a trigger, as the concierge button or the app does.",

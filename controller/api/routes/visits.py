@@ -26,6 +26,7 @@ from controller.api.models import (
     VisitPage,
 )
 from controller.api.plan import PlanOut, visit_plan
+from controller.api.routes.preflight import router as preflight_router
 from controller.daemon import ANONYMOUS_GUEST, Daemon
 from controller.store.requests import VisitRequest
 from controller.store.visits import VisitStatus
@@ -38,6 +39,7 @@ VisitId = Annotated[str, Path(description="a visit id, e.g. v-1a2b3c")]
 DEFAULT_PAGE, MAX_PAGE = 100, 500
 
 router = APIRouter()
+router.include_router(preflight_router)  # GET and POST /visits/{id}/preflight
 
 
 @router.post("/visits", status_code=201, response_model=VisitOut, responses=_REFUSED,
