@@ -21,6 +21,7 @@ from simulators.site import SiteSimulators
 from simulators.tasmota import TasmotaLight
 from simulators.vipctl_intercom import VipctlIntercomGateway
 from simulators.zigbee2mqtt import Button
+from simulators.zigbee2mqtt import Sensor as Zigbee2MqttSensor
 
 S = TypeVar("S", bound=SimulatedDevice)
 
@@ -42,8 +43,8 @@ SETTLE_S = 0.5
 # At most this long after the restore for queued announcements to be said (real speech).
 SPEECH_DRAIN_S = 45.0
 # Devices of config/demo.yaml the script uses.
-BUTTON, HELD_LIGHTS, INTERCOM, SPOTLIGHTS = (
-    "concierge_button", "model_area_lights", "staff_intercom", "spotlights")
+BUTTON, HELD_LIGHTS, INTERCOM, SPOTLIGHTS, RAIN_SENSOR = (
+    "concierge_button", "model_area_lights", "staff_intercom", "spotlights", "outdoor_weather")
 
 
 async def play_visit(daemon: Daemon, sims: SiteSimulators, timeline: Timeline, *, speed: float,
@@ -60,6 +61,10 @@ async def play_visit(daemon: Daemon, sims: SiteSimulators, timeline: Timeline, *
                   f"{request.start:%H:%M:%S}; at x{speed:g} the 45-minute preparation takes "
                   f"{PREPARATION.total_seconds() / speed:.1f} s and the hour "
                   f"{VISIT_LENGTH.total_seconds() / speed:.1f} s")
+    # It rains on the demo's guest: at start-10m the 礼宾 are told to hold umbrellas (F2).
+    timeline.note(daemon.clock(), "it starts to rain: the rain sensor by the entrance reports "
+                  "rain (Zigbee2MQTT, rain: true)")
+    await _sim(sims, RAIN_SENSOR, Zigbee2MqttSensor).set_reading(rain=True)
     visit = await daemon.engine.book_visit(request, source="demo")
 
     button, lights = _sim(sims, BUTTON, Button), _sim(sims, HELD_LIGHTS, TasmotaLight)

@@ -35,6 +35,7 @@ MARKS: dict[str, tuple[str, str]] = {
     "restore": ("restore", "bold cyan"),
     "availability": ("device", "yellow"),
     "garbage": ("garbage", "yellow"),
+    "preflight": ("preflight", "bold yellow"),
     "demo": ("demo", "dim"),
 }
 WIDTH = max(len(mark) for mark, _ in MARKS.values())
@@ -51,6 +52,8 @@ def procedure_time(at: datetime, start: datetime | None, speed: float) -> str:
 
 
 def show_value(value: Any) -> str:
+    if value is None:
+        return "nothing"
     if value is True:
         return "on"
     if value is False:
@@ -79,9 +82,21 @@ def _trigger(event: Event, d: Mapping[str, Any], device: str) -> str | None:
 
 
 def _cue(event: Event, d: Mapping[str, Any], device: str) -> str | None:
+    seen = f"{d['condition']}, seen {show_value(d.get('value'))}" if "condition" in d else ""
     if event.result == "started":
-        return f"{d.get('cue')}: {d.get('description') or ''}".rstrip(": ")
-    return f"{d.get('cue')} {event.result}" + (f" ({d['message']})" if "message" in d else "")
+        line = f"{d.get('cue')}: {d.get('description') or ''}".rstrip(": ")
+        return line + (f" (when {seen})" if seen else "")
+    why = d.get("message") or (f"{d['reason']}: {seen}" if "reason" in d else "")
+    return f"{d.get('cue')} {event.result}" + (f" ({why})" if why else "")
+
+
+def _preflight(event: Event, d: Mapping[str, Any], device: str) -> str | None:
+    if event.device_id is None:
+        problems = d.get("problems", 0)
+        return f"{d.get('devices')} devices checked: " + (
+            f"{problems} problem(s), engineering told" if problems else "all fine")
+    return f"{device}: {d.get('problem')} ({d.get('text')})" if event.result == "problem" \
+        else f"{device}: fixed ({d.get('text')})"
 
 
 def _command(event: Event, d: Mapping[str, Any], device: str) -> str | None:
@@ -128,7 +143,7 @@ _DESCRIBE: dict[str, Callable[[Event, Mapping[str, Any], str], str | None]] = {
     "availability": _availability, "visit": _visit, "trigger": _trigger, "cue": _cue,
     "command": _command, "retry": _command, "confirmed": _command, "failed": _command,
     "hold_reasserted": _hold, "announcement": _announcement, "media": _media,
-    "restore": _restore, "alert": _alert,
+    "restore": _restore, "alert": _alert, "preflight": _preflight,
 }
 
 
