@@ -28,7 +28,7 @@ def test_the_demo_plays_real_media() -> None:
     assert proc.returncode == 0, out + err
     assert group_gone(proc)
     assert "media: played by the daemon (libVLC, espeak-ng; dummy outputs)" in out
-    assert re.search(r"simulators: 6 devices", out)  # the three media devices are not
+    assert re.search(r"simulators: 8 devices", out)  # the three media devices are not
     summary = out[out.index("Summary"):]
     said = dict(re.findall(r"«(.+) \((\d+\.\d) s of audio\)»", summary))
     assert len(said) >= 2 and all(3 < float(s) < 10 for s in said.values()), said
