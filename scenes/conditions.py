@@ -40,7 +40,7 @@ _GRAMMAR = ("write <sensor>.<reading> or party_size, an operator (== != > >= < <
 
 
 @dataclass(frozen=True, slots=True)
-class Test:
+class Comparison:
     """One comparison. `device` is None for the party size."""
 
     device: str | None
@@ -50,7 +50,7 @@ class Test:
     text: str  # as written, for the event log
 
     @classmethod
-    def parse(cls, text: str) -> Test:
+    def parse(cls, text: str) -> Comparison:
         """ValueError says what is wrong, and what is allowed."""
         match = _TEST.fullmatch(text)
         if match is None:
@@ -95,7 +95,7 @@ def _value(text: str, reading: str, kind: type, op: str, raw: str) -> bool | flo
     return number
 
 
-def usable(test: Test, seen: StateValue | None) -> bool:
+def usable(test: Comparison, seen: StateValue | None) -> bool:
     """Whether `seen` is a reading the test can judge (not missing, and of its type)."""
     if seen is None:
         return False
@@ -107,7 +107,7 @@ def usable(test: Test, seen: StateValue | None) -> bool:
 Decision = Literal["run", "skip-condition", "skip-unknown", "run-unknown"]
 
 
-def decide(test: Test, seen: StateValue | None, if_unknown: IfUnknown) -> Decision:
+def decide(test: Comparison, seen: StateValue | None, if_unknown: IfUnknown) -> Decision:
     """What a cue does given what was read: run, or skip (its condition false, or nothing
     to judge and its policy says skip); `run-unknown`: nothing to judge, run anyway."""
     if seen is None or not usable(test, seen):

@@ -31,7 +31,7 @@ from pydantic_core import PydanticCustomError
 
 from common.yamlconf import FieldError, Loc
 from devices.model import CLIMATE_MODES, FAN_SPEEDS, PLAYBACK_STATES, StateValue
-from scenes.conditions import DEFAULT_IF_UNKNOWN, IfUnknown, Test
+from scenes.conditions import DEFAULT_IF_UNKNOWN, Comparison, IfUnknown
 from scenes.errors import TemplateError
 from scenes.offsets import ANCHORS, TRIGGERS, At, AtField, Late, LateField, UntilField
 from scenes.templates import check_template
@@ -179,16 +179,16 @@ class Remind(Strict):
         return [value] if isinstance(value, str) else value
 
 
-def check_test(value: Any, info: ValidationInfo) -> Test:
+def check_test(value: Any, info: ValidationInfo) -> Comparison:
     """A condition, its sensor checked against the site when the loader knows it:
     `sensors` (id → what it measures), else at least `known_targets`."""
-    if isinstance(value, Test):
+    if isinstance(value, Comparison):
         return value
     if not isinstance(value, str):
         raise fail("bad_condition", f"{value!r} is not a condition (a text such as "
                    "outdoor_weather.rain == true)")
     try:
-        test = Test.parse(value)
+        test = Comparison.parse(value)
     except ValueError as e:
         raise fail("bad_condition", str(e)) from None
     context = info.context or {}
@@ -210,16 +210,16 @@ def check_test(value: Any, info: ValidationInfo) -> Test:
     return test
 
 
-TestField = Annotated[Test, PlainValidator(check_test), PlainSerializer(str, return_type=str),
-                      WithJsonSchema({"type": "string",
-                                      "examples": ["outdoor_weather.rain == true"]})]
+ComparisonField = Annotated[
+    Comparison, PlainValidator(check_test), PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "examples": ["outdoor_weather.rain == true"]})]
 
 
 class When(Strict):
     """A cue's condition, checked at the cue's time; `if_unknown`: what the cue does when
     there is no reading to judge (its sensor offline, or never heard from)."""
 
-    test: TestField
+    test: ComparisonField
     if_unknown: IfUnknown = DEFAULT_IF_UNKNOWN
 
     @model_validator(mode="before")
