@@ -291,6 +291,9 @@ class Watch:
         self.sent: dict[str, float] = {}  # expected announcement id → when pressed
         self.answered: dict[str, float] = {}
         self.unasked: list[str] = []  # announcements no press asked for
+        # The preflight's reminders to engineering: devices flooded with garbage may well
+        # look offline or silent before a visit, and saying so is what it is for.
+        self.preflight: list[str] = []
         self.dropped = 0
 
     def on(self, topic: str, payload: bytes, at: float) -> None:
@@ -303,6 +306,8 @@ class Watch:
             said = repr(payload[:80])
         if said in self.sent:
             self.answered.setdefault(said, at)
+        elif ":preflight:" in said:
+            self.preflight.append(said)
         else:
             self.unasked.append(said)
 
@@ -441,6 +446,8 @@ def _verdict(site: Path, log: Path, watch: Watch, garbage: Garbage, run: dict[st
         notes += "; FAILED: " + ", ".join(bad)
     if watch.unasked:
         notes += f" (unasked: {watch.unasked[:5]})"
+    if watch.preflight:
+        notes += f"; preflight reminders {len(watch.preflight)}"
     return {"name": "mqtt fuzz", "cases": run["cases"], "failures": failures,
             "rss_mb_before": round(run["rss_before"], 1),
             "rss_mb_after": round(run["rss_after"], 1), "rss_mb_peak": round(run["rss_peak"], 1),
