@@ -107,16 +107,23 @@ class Preflight:
 
     def problems(self, visit_id: str) -> dict[str, dict[str, Any]]:
         """The visit's problems as its preflight events leave them: device id → detail."""
+        return self.state(visit_id)[0]
+
+    def state(self, visit_id: str) -> tuple[dict[str, dict[str, Any]], datetime | None]:
+        """The visit's problems (device id → detail) and when it was last checked (None:
+        never), as its preflight events leave them."""
         current: dict[str, dict[str, Any]] = {}
+        checked: datetime | None = None
         for event in reversed(self.events.query(visit_id=visit_id, kinds=[KIND],
                                                 limit=MAX_PAGE)):
             if event.device_id is None:
+                checked = event.at
                 continue
             if event.result == "problem":
                 current[event.device_id] = dict(event.detail)
             elif event.result == "cleared":
                 current.pop(event.device_id, None)
-        return current
+        return current, checked
 
     async def run(self, visit_id: str, *, source: str) -> PreflightReport:
         """Check now; problems to the event log, and the new ones to engineering."""

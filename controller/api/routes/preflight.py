@@ -3,6 +3,7 @@ page's re-check button, `vipctl preflight`). The scheduled one runs by itself (s
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -27,12 +28,17 @@ class ProblemOut(BaseModel):
 
 class PreflightOut(BaseModel):
     visit_id: str
+    checked_at: datetime | None = Field(description="the last check; null: not checked yet")
     problems: list[ProblemOut] = Field(description="as the last check left them")
     checked: list[str] = Field(default_factory=list,
                                description="the devices this check looked at (POST only)")
     cleared: list[str] = Field(default_factory=list,
                                description="devices an earlier check found wrong, now fine")
     told: bool = Field(default=False, description="engineering was told over the intercom")
+
+
+def _local(daemon: Daemon, at: datetime | None) -> datetime | None:
+    return None if at is None else at.astimezone(daemon.tz)
 
 
 def _name(daemon: Daemon, device_id: str) -> str:
@@ -47,8 +53,8 @@ async def preflight_state(visit_id: VisitId, daemon: DaemonDep,
     """The problems the visit's last device check found (none: nothing wrong, or not yet
     checked)."""
     visit_or_404(daemon, visit_id)
-    problems = daemon.preflight.problems(visit_id)
-    return PreflightOut(visit_id=visit_id, problems=[
+    problems, checked = daemon.preflight.state(visit_id)
+    return PreflightOut(visit_id=visit_id, checked_at=_local(daemon, checked), problems=[
         ProblemOut(device_id=d, name=_name(daemon, d), problem=str(p.get("problem", "")),
                    text=str(p.get("text", ""))) for d, p in sorted(problems.items())])
 
@@ -62,6 +68,7 @@ async def preflight_now(visit_id: VisitId, daemon: DaemonDep, caller: CallerDep)
     visit_or_404(daemon, visit_id)
     report = await daemon.preflight.run(visit_id, source=caller.source)
     return PreflightOut(
-        visit_id=visit_id, checked=report.checked, cleared=report.cleared, told=report.told,
+        visit_id=visit_id, checked_at=daemon.clock().astimezone(daemon.tz),
+        checked=report.checked, cleared=report.cleared, told=report.told,
         problems=[ProblemOut(device_id=p.device_id, name=p.name, problem=p.problem,
                              text=p.text) for p in report.problems])

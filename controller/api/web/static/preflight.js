@@ -6,10 +6,12 @@
 "use strict";
 
 const PREFLIGHT_WORDS = {
-  zh: { title: "设备预检", ok: "设备预检：全部正常", recheck: "重新检查",
-        checking: "检查中…", problems: "设备预检发现 {n} 个问题" },
-  en: { title: "Preflight", ok: "Preflight: all devices fine", recheck: "Re-check",
-        checking: "Checking…", problems: "Preflight: {n} problem(s)" },
+  zh: { ok: "设备预检：全部正常（{at}）", recheck: "重新检查", checkNow: "现在检查",
+        checking: "检查中…", problems: "设备预检发现 {n} 个问题（{at}）",
+        notYet: "设备预检：尚未检查" },
+  en: { ok: "Preflight: all devices fine ({at})", recheck: "Re-check", checkNow: "Check now",
+        checking: "Checking…", problems: "Preflight: {n} problem(s) ({at})",
+        notYet: "Preflight: not checked yet" },
 };
 const PREFLIGHT_EVERY_MS = 3000;
 const preflight = { visitId: null, readAt: 0, report: null, busy: false };
@@ -40,16 +42,20 @@ function drawPreflight() {
   if (!preflight.visitId || !report) { box.hidden = true; return; }
   box.hidden = false;
   const problems = report.problems || [];
+  const at = report.checked_at ? hhmm(report.checked_at, true) : "";
   box.classList.toggle("bad", problems.length > 0);
-  const head = el("p", "preflight-head",
-    problems.length ? preflightWord("problems", { n: problems.length }) : preflightWord("ok"));
+  box.classList.toggle("unchecked", !report.checked_at);
+  const head = el("p", "preflight-head", !report.checked_at ? preflightWord("notYet")
+    : problems.length ? preflightWord("problems", { n: problems.length, at })
+      : preflightWord("ok", { at }));
   box.append(head);
   if (problems.length) {
     const list = el("ul", "preflight-problems");
     for (const p of problems) list.append(el("li", `problem ${p.problem}`, p.text));
     box.append(list);
   }
-  const again = el("button", "recheck", preflightWord(preflight.busy ? "checking" : "recheck"));
+  const label = preflight.busy ? "checking" : report.checked_at ? "recheck" : "checkNow";
+  const again = el("button", "recheck", preflightWord(label));
   again.type = "button";
   again.disabled = preflight.busy || !canAct();
   again.addEventListener("click", recheck);
