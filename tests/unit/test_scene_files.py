@@ -158,8 +158,13 @@ def test_docs_example_loads() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "scenes.md").read_text(encoding="utf-8")
     [example] = re.findall(r"```yaml\n(.*?)```", doc, re.S)
     s = load_scene_from_text(example, filename="docs/scenes.md", known_targets=DEMO_TARGETS,
-                             target_attributes=DEMO_ATTRIBUTES)
-    assert [c.id for c in s.preparation()] == ["p10-air-conditioning", "p7-fountain"]
+                             target_attributes=DEMO_ATTRIBUTES,
+                             sensors={"outdoor_weather": ["rain"]})
+    assert [c.id for c in s.preparation()] == [
+        "p10-air-conditioning", "p7-fountain", "f2-umbrellas", "f2-door-party"]
+    assert {c.id: str(c.when) for c in s.cues if c.when} == {
+        "f2-umbrellas": "outdoor_weather.rain == true", "f2-door-party": "party_size >= 4"}
+    assert str(s.preflight_settings().at) == "start-1h"
 
 
 def test_mangled_scene_files_give_config_errors_only() -> None:
