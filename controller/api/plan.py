@@ -63,7 +63,10 @@ class PlannedCueOut(BaseModel):
     waiting_for: str | None
     late: str = Field(description="late policy: run, skip or run_until <point>")
     deadline: datetime | None = Field(description="a late cue still runs until then")
-    step: str | None = Field(description="ok, failed, skipped-late, running; null: not yet")
+    when: str | None = Field(default=None,
+                             description="its condition as written; null: it always runs")
+    step: str | None = Field(description="ok, failed, skipped-late, skipped (its condition), "
+                             "running; null: not yet")
     actions: list[ActionOut]
     announcements: list[AnnouncementOut]
 
@@ -154,6 +157,7 @@ def visit_plan(daemon: Daemon, visit: Visit) -> PlanOut:
             id=p.cue.id, description=p.cue.description, at=str(p.cue.at),
             due=_local(p.due, tz), waiting_for=p.cue.at.anchor if p.due is None else None,
             late=str(p.cue.late), deadline=_local(p.deadline, tz),
+            when=None if p.cue.when is None else str(p.cue.when),
             step=_step(results, p.cue.id),
             actions=[_action(daemon, a) for a in p.cue.actions],
             announcements=_said(daemon, p.cue, visit),
