@@ -4,11 +4,15 @@ and the scene file's errors (file, line, field) checked against the site's senso
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 
+from devices.config import DeviceConfig
 from scenes.conditions import Comparison, decide
 from scenes.loader import ConfigError, load_scene_from_text
+from scenes.model import Scene
 from tests.unit.scene_data import DEMO_TARGETS
 
 SENSORS = {"outdoor_weather": {"rain"}, "vip_room_climate": {"temperature", "humidity"}}
@@ -123,3 +127,18 @@ def test_without_a_preflight_block_it_comes_an_hour_ahead_or_before_the_first_cu
     assert str(load_scene_from_text(text).preflight_settings().at) == "start-1h"
     early = text.replace("at: start-45m", "at: start-2h")
     assert str(load_scene_from_text(early).preflight_settings().at) == "start-2h15m"
+
+
+def test_the_readme_example_loads() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in readme.split("```yaml\n")[1:] if b.startswith("# site.yaml"))
+    site_part, scene_part = block.split("```")[0].split("# scene\n")
+    devices = yaml.safe_load(site_part)
+    config = DeviceConfig.model_validate(devices["outdoor_weather"])
+    cues = yaml.safe_load(scene_part)
+    scene = Scene.model_validate(
+        {"name": "readme", "announcements": {"intercom": "staff_intercom"}, "cues": cues,
+         "restore": {"at": "departure+5m"}},
+        context={"sensors": {"outdoor_weather": set(config.measures)}})
+    assert [str(c.when) for c in scene.cues] == ["outdoor_weather.rain == true",
+                                                 "party_size >= 4"]
