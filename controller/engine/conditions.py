@@ -12,14 +12,15 @@ from typing import Any
 
 from controller.store.visits import Visit
 from devices.capabilities import Sensor
-from devices.errors import DeviceError
 from devices.model import StateValue
 from devices.registry import DeviceRegistry
 from scenes.conditions import Decision, decide
 from scenes.model import Cue
 
-# Why a cue was skipped, as the event log spells it (the shared event contract).
-REASONS = {"skip-condition": "condition", "skip-unknown": "sensor_missing"}
+# Why a cue was skipped (or ran without a reading), as the event log spells it (the shared
+# event contract).
+REASONS = {"skip-condition": "condition", "skip-unknown": "sensor_missing",
+           "run-unknown": "sensor_missing"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +33,13 @@ class Verdict:
         return self.decision in ("run", "run-unknown")
 
     def detail(self, cue: Cue) -> dict[str, Any]:
-        """The event's detail: the cue, why, the condition as written and the value seen."""
-        when = cue.when
-        reason = REASONS.get(self.decision, "sensor_missing")
-        return {"cue": cue.id, "reason": reason, "condition": str(when) if when else "",
-                "value": self.seen}
+        """The event's detail: the cue, the condition as written, the value seen, and why
+        (unless it simply held)."""
+        detail: dict[str, Any] = {"cue": cue.id, "condition": str(cue.when or ""),
+                                  "value": self.seen}
+        if self.decision in REASONS:
+            detail["reason"] = REASONS[self.decision]
+        return detail
 
 
 def reading(registry: DeviceRegistry, cue: Cue, visit: Visit) -> StateValue | None:
@@ -46,11 +49,10 @@ def reading(registry: DeviceRegistry, cue: Cue, visit: Visit) -> StateValue | No
     test = cue.when.test
     if test.device is None:
         return visit.party_size
-    try:
-        sensor = registry.get(test.device, Sensor)
-    except DeviceError:  # the scene was checked against another site: nothing to read
+    sensor = registry.devices.get(test.device)
+    if not isinstance(sensor, Sensor):  # a scene checked against another site: nothing
         return None
-    if getattr(sensor, "available", None) is False:
+    if sensor.available is False:
         return None  # its last reading is from before it went away: not now
     return sensor.reading(test.reading)
 

@@ -139,8 +139,6 @@ class Steps:
         detail: dict[str, Any] = {"cue": cue.id, "description": cue.description, "forced": force}
         if judged is not None:  # what its condition saw; a missing sensor is said here too
             detail.update(judged.detail(cue))
-            if judged.decision == "run":
-                del detail["reason"]
         self.events.append_soon("cue", visit_id=visit_id, detail=detail, result="started")
         ok = True
         for action in cue.actions:

@@ -16,7 +16,9 @@ from tests.scenario.rig import SAID_FOR_WANG
 
 ARRIVAL_TEXT = "王先生已到访,请各岗位做好接待工作"
 # Every announcement of the shipped scene for the demo guest, in the order they are said.
-SAID = SAID_FOR_WANG
+# The demo's rain sensor reports rain: the 礼宾 are told to hold umbrellas at start-10m.
+UMBRELLAS = "室外正在下雨,请礼宾备好雨伞,王先生下车时为贵宾撑伞"
+SAID = [*SAID_FOR_WANG[:2], UMBRELLAS, *SAID_FOR_WANG[2:]]
 
 
 def line_of(out: str, pattern: str) -> str:

@@ -121,6 +121,6 @@ async def test_ready_after_the_api_answers_watchdog_from_the_loop_stopping_on_si
     assert all(re.match(r"<[2-7]>{", line) for line in logged), logged
     entries = [json.loads(line[3:]) for line in logged]
     assert {"level": "INFO", "logger": "controller.daemon",
-            "message": "vipctl running for 演示案场 (9 devices, speed x1)"} in [
+            "message": "vipctl running for 演示案场 (11 devices, speed x1)"} in [
         {k: e[k] for k in ("level", "logger", "message")} for e in entries]
 
