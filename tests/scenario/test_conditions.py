@@ -51,7 +51,7 @@ async def test_rain_that_starts_after_the_booking_gets_the_umbrellas_out(
         started = cue_event(rig, visit.id, "f2-umbrellas", "started")
         assert started is not None
         assert (started["condition"], started["value"]) == ("outdoor_weather.rain == true", True)
-        assert rig.daemon.ledger.results(visit.id)["f2-umbrellas"] == "ok"
+        await eventually(lambda: rig.daemon.ledger.results(visit.id)["f2-umbrellas"] == "ok")
 
 
 async def test_rain_that_stops_before_the_check_says_nothing_and_logs_why(
