@@ -50,6 +50,8 @@ class Steps:
         self.layer_priority = scene.priority
         self._in_flight: dict[str, int] = {}
         self._settled: dict[str, asyncio.Event] = {}
+        # Called with a visit's id once its restore has run: the visit is over.
+        self.on_over: list[Callable[[str], None]] = []
 
     async def step(self, visit_id: str, key: str, due: datetime | None = None, *,
                    pressed: bool = False) -> None:
@@ -197,6 +199,8 @@ class Steps:
         if self.current.id == visit_id:
             self.current.id = None
         self.timers.unschedule(visit_id)
+        for over in self.on_over:
+            over(visit_id)
 
     # --- helpers ----------------------------------------------------------------------------
 
