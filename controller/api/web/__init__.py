@@ -21,6 +21,7 @@ FILES = {
     "signin.js": "text/javascript; charset=utf-8",
     "live.js": "text/javascript; charset=utf-8",
     "draw.js": "text/javascript; charset=utf-8",
+    "walkins.js": "text/javascript; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }

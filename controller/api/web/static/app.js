@@ -16,9 +16,11 @@ function refusalText(err) {
 function overlapText(body) {
   // P1's refusal in the page's words when the visit in the way is on today's list.
   const other = state.visits.find((v) => v.id === body.collides_with);
+  const free = body.next_free ? whenText(body.next_free) : "—";
+  if (!other && body.collides_with) return t("book.overlap.other", { free });
   if (!other) return body.reason || body.message || "";
   return t("book.overlap", { guest: other.salutation, from: hhmm(other.start), to: hhmm(other.end),
-    free: body.next_free ? hhmm(body.next_free) : "—" });
+    free });
 }
 
 async function press(button) {
@@ -100,6 +102,7 @@ function init() {
     event.preventDefault();
     book(bookingBody(event.target));
   });
+  initWalkIns();
   for (const button of document.querySelectorAll("#buttons button")) {
     button.addEventListener("click", () => press(button));
   }

@@ -26,7 +26,8 @@ const TRIGGER_WORDS = { arrival: "arrival", show_flat: "show-flat", departure: "
 const state = {
   me: null, status: null, visits: [], buttons: [], devices: [], plan: null, said: [],
   offline: {}, clockSkew: 0, tz: undefined, stream: null, retry: 0, lastBeat: 0,
-  refreshTimer: null, editing: null, lastBooking: null,
+  refreshTimer: null, editing: null, lastBooking: null, walkIns: null,
+  callbackRefusals: {},
 };
 
 // --- talking to the daemon ------------------------------------------------------------------
@@ -80,6 +81,16 @@ function hhmm(iso, seconds) {
   if (!iso) return "";
   const p = parts(Date.parse(iso));
   return seconds ? `${p.hour}:${p.minute}:${p.second}` : `${p.hour}:${p.minute}`;
+}
+
+function dayTime(iso) {
+  const p = parts(Date.parse(iso));
+  return `${p.month}-${p.day} ${p.hour}:${p.minute}`;
+}
+
+// A time of today as 15:00, of another day as 12-08 15:00.
+function whenText(iso) {
+  return siteDate(Date.parse(iso)) === siteDate(serverNow()) ? hhmm(iso) : dayTime(iso);
 }
 
 function siteDate(ms) {

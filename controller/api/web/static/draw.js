@@ -11,6 +11,7 @@ function render() {
   renderVisits();
   renderSaid();
   renderDevices();
+  renderCallbacks();
   tick();
 }
 

@@ -85,6 +85,9 @@ function onEvent(event) {
   } else if (event.kind === "alert" || event.kind === "failed") {
     const detail = event.detail || {};
     toast(t("alert", { what: `${event.device_id || ""} ${detail.message || detail.error || ""}`.trim() }), "bad");
+  } else if (event.kind === "walk_in" && event.result === "recorded"
+             && (event.source || "").startsWith("button:")) {
+    toast(t("walkin.button.event", { source: event.source }));
   } else if (event.kind === "availability" && event.device_id) {
     state.offline[event.device_id] = event.at;
   }
@@ -109,14 +112,15 @@ async function refresh() {
     const today = siteDate(serverNow());
     const until = localInput(serverNow() + LOOK_AHEAD_MS);
     const query = `since=${today}T00:00&until=${until}&limit=500`;
-    const [visits, buttons, devices, said, availability] = await Promise.all([
+    const [visits, buttons, devices, said, availability, walkIns] = await Promise.all([
       api("GET", `/visits?${query}`),
       api("GET", "/triggers"),
       api("GET", "/devices"),
       api("GET", "/events?kind=announcement&limit=" + SAID_SHOWN),
       api("GET", "/events?kind=availability&limit=200"),
+      api("GET", "/walk-ins?status=waiting&limit=50"),
     ]);
-    Object.assign(state, { visits: visits.visits, buttons, devices,
+    Object.assign(state, { visits: visits.visits, buttons, devices, walkIns,
                            said: said.events.filter((e) => e.result === "played") });
     state.offline = {};
     for (const event of [...availability.events].reverse()) {
