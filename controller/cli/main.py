@@ -22,6 +22,7 @@ from controller.cli.loading import EXIT_BAD_CONFIG
 from controller.cli.run import register as register_running_commands
 from controller.cli.say import register as register_say_command
 from controller.cli.service import service_app
+from controller.cli.walk_ins import register as register_walk_ins_command
 from controller.config.site import load_site
 
 app = typer.Typer(
@@ -59,6 +60,7 @@ register_running_commands(app)  # run, simulate, demo: controller/cli/run.py
 register_client_commands(app)  # visit, trigger, plan, status, events: the API
 register_auth_commands(app)  # hash-password, new-token: the site file's auth:
 register_say_command(app)  # say: a manual announcement, through the API
+register_walk_ins_command(app)  # walk-ins: customers without a booking (P1), their callbacks
 register_agent_commands(app)  # agent media: a player PC's players and speakers
 register_hq_command(app)  # hq: head office, controller/hq
 register_bridge_command(app)  # bridge-config: the Mosquitto bridge to head office

@@ -11,9 +11,12 @@ from datetime import timedelta
 
 import pytest
 
+from controller.api.server import ApiServer
 from controller.auth.settings import Role
+from controller.cli.client import EXIT_FAILED
 from controller.store.visits import VisitStatus
 from tests.api.harness import FAR, ApiSite, bearer
+from tests.api.test_cli_client import vipctl
 from tests.waiting import eventually
 
 PHONE = "138 1234 5678"
@@ -116,3 +119,21 @@ async def test_a_callback_booking_is_refused_as_any_booking(site: ApiSite) -> No
     bad_phone = await client.post("/walk-ins", json={"phone": "call me; rm -rf"})
     assert bad_phone.status_code == 422 and "phone" in bad_phone.json()["message"]
     assert (await client.post("/walk-ins/99999/book")).status_code == 404
+
+
+async def test_the_cli_lists_and_books_callbacks(site: ApiSite, server: ApiServer) -> None:
+    visit = await site.book(FAR)
+    await site.client.post("/triggers/arrival", json={"visit_id": visit["id"]})
+    preferred = site.at(timedelta(days=2))
+    kept = (await site.client.post("/walk-ins", json={
+        "surname": "周", "honorific": "女士", "phone": PHONE,
+        "preferred": preferred.isoformat()})).json()
+    listed = await vipctl(server, "walk-ins")
+    assert listed.exit_code == 0, listed.output
+    assert "周女士" in listed.stdout and PHONE in listed.stdout  # the admin token
+    assert "1 callback(s) waiting" in listed.stdout
+    booked = await vipctl(server, "walk-ins", "--book", str(kept["id"]), "--json")
+    assert booked.exit_code == 0, booked.output
+    assert json.loads(booked.stdout)["visit"]["start"] == preferred.isoformat()
+    again = await vipctl(server, "walk-ins", "--book", str(kept["id"]))
+    assert again.exit_code == EXIT_FAILED and "already booked" in again.stderr

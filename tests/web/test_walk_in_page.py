@@ -69,7 +69,8 @@ async def test_walk_ins_from_the_phone(slow_site: tuple[ApiSite, ApiServer]) -> 
         await form.locator("[name=phone]").fill("not a number")
         await form.locator("[name=preferred]").fill(preferred.strftime("%Y-%m-%dT%H:%M"))
         await form.locator("button[type=submit]").click()
-        await expect(form.locator(".error")).to_have_text("请填写正确的电话号码（数字，可带 + 和 -）")
+        await expect(form.locator(".error")).to_have_text(
+            "请填写正确的电话号码（数字，可带 + 和 -）")
         await form.locator("[name=phone]").fill(PHONE)
         await p.shot("walk-in-during-visit-words")
         await form.locator("button[type=submit]").click()
