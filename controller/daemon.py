@@ -112,7 +112,7 @@ class Daemon:
         self.metrics.watch(self.registry)
         self.announcer = Announcer(self.registry, self.events, self.executor,
                                    duck={d: s.duck for d, s in site.devices.items() if s.duck},
-                                   metrics=self.metrics)
+                                   metrics=self.metrics, clock=self.clock)
         self.media_watch = MediaWatch(self.registry, self.events, current=self.current)
         self.engine = Engine(
             scene=scene, executor=self.executor, announcer=self.announcer, book=self.book,

@@ -52,6 +52,9 @@ class Steps:
         self._settled: dict[str, asyncio.Event] = {}
         # Called with a visit's id once its restore has run: the visit is over.
         self.on_over: list[Callable[[str], None]] = []
+        # A cue's run_until for a visit, as it stands (the engine's plan): its words are
+        # not said after it.
+        self.deadline: Callable[[Visit, Cue], datetime | None] = lambda visit, cue: None
 
     async def step(self, visit_id: str, key: str, due: datetime | None = None, *,
                    pressed: bool = False) -> None:
@@ -141,9 +144,10 @@ class Steps:
                 "cue": cue.id, "message": "the guest is already here: not said",
                 "texts": [a.text for _, a in said]}, result="skipped")
             said = []
+        until = self.deadline(visit, cue) if said else None
         for intercom, announcement in said:
             ok = await self.announcer.say(intercom, announcement, visit_id=visit_id,
-                                          step=cue.id) and ok
+                                          step=cue.id, until=until) and ok
         self.ledger.mark(visit_id, cue.id, "ok" if ok else "failed")
         self.events.append_soon("cue", visit_id=visit_id, detail={"cue": cue.id},
                                 result="ok" if ok else "failed")
