@@ -26,7 +26,10 @@ function closeStream() {
 function openStream() {
   closeStream();
   if (!state.me) return;
-  const stream = new EventSource("/events/stream");
+  // Reopened by the page itself (the browser's own retry sends Last-Event-ID): the events
+  // missed since the last one seen come first, then the live feed (docs/api.md).
+  const after = state.lastEventId ? `?after=${encodeURIComponent(state.lastEventId)}` : "";
+  const stream = new EventSource(`/events/stream${after}`);
   state.stream = stream;
   state.lastBeat = Date.now();
   stream.onopen = () => {
@@ -39,6 +42,7 @@ function openStream() {
   for (const kind of EVENT_KINDS) {
     stream.addEventListener(kind, (message) => {
       state.lastBeat = Date.now();
+      if (message.lastEventId) state.lastEventId = message.lastEventId;
       let event;
       try { event = JSON.parse(message.data); } catch (err) { return; }
       onEvent(event);
