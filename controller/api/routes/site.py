@@ -47,7 +47,9 @@ router = APIRouter()
 def _device(daemon: Daemon, device_id: str) -> DeviceOut:
     device = daemon.registry[device_id]
     groups = sorted(g for g, ids in daemon.registry.groups.items() if device_id in ids)
-    return DeviceOut.of(device.snapshot(), groups, daemon.tz)
+    text = daemon.executor.failure_texts.get(device_id)
+    return DeviceOut.of(device.snapshot(), groups, daemon.tz,
+                        None if text is None else (text.zh, text.en))
 
 
 @router.get("/devices", response_model=list[DeviceOut], tags=["devices"])

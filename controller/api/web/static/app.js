@@ -103,6 +103,9 @@ function init() {
     book(bookingBody(event.target));
   });
   initWalkIns();
+  // The first tap allows the page to beep on a failure later (browsers' autoplay rule).
+  document.addEventListener("pointerdown", () => { try { audio(); } catch (err) { /* none */ } },
+    { once: true, capture: true });
   for (const button of document.querySelectorAll("#buttons button")) {
     button.addEventListener("click", () => press(button));
   }

@@ -27,7 +27,7 @@ const state = {
   me: null, status: null, visits: [], buttons: [], devices: [], plan: null, said: [],
   offline: {}, clockSkew: 0, tz: undefined, stream: null, retry: 0, lastBeat: 0,
   refreshTimer: null, editing: null, lastBooking: null, walkIns: null,
-  callbackRefusals: {}, lastEventId: null,
+  callbackRefusals: {}, lastEventId: null, audio: null, attentionAt: 0,
 };
 
 // --- talking to the daemon ------------------------------------------------------------------
