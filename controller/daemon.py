@@ -21,6 +21,7 @@ from controller.engine.engine import Engine
 from controller.engine.executor import Executor
 from controller.engine.media_watch import MediaWatch
 from controller.engine.metrics import Metrics, MetricsExporter
+from controller.engine.undo import PressUndo
 from controller.engine.walk_ins import WalkIns
 from controller.link.service import Link
 from controller.store.book import VisitBook
@@ -119,6 +120,8 @@ class Daemon:
             ledger=self.ledger, events=self.events, tz=self.tz, clock=self.clock, speed=speed,
             current=self.current, metrics=self.metrics,
         )
+        # A mistaken arrival or departure press, taken back within 30 s.
+        self.undo = PressUndo(self.engine)
         # Customers without a booking (P1): kept for a callback, the 客户管家 told.
         self.walk_ins = WalkIns(book=WalkInBook(self.db), engine=self.engine,
                                 announcer=self.announcer, registry=self.registry,

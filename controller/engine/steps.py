@@ -55,6 +55,9 @@ class Steps:
         # A cue's run_until for a visit, as it stands (the engine's plan): its words are
         # not said after it.
         self.deadline: Callable[[Visit, Cue], datetime | None] = lambda visit, cue: None
+        # Cues run again after their press was undone (controller/engine/undo.py), and how
+        # often: their words get new ids, or the gateway would drop them as repeats.
+        self.retaken: dict[tuple[str, str], int] = {}
 
     async def step(self, visit_id: str, key: str, due: datetime | None = None, *,
                    pressed: bool = False) -> None:
@@ -138,7 +141,9 @@ class Steps:
 
     async def _cue_words(self, visit: Visit, cue: Cue, ok: bool, *, speak: bool) -> None:
         visit_id = visit.id
-        said = announcements(self.scene, cue, self.guest(visit), key=visit_id)
+        again = self.retaken.get((visit_id, cue.id))
+        said = announcements(self.scene, cue, self.guest(visit),
+                             key=visit_id if again is None else f"{visit_id}.{again}")
         if said and not speak:
             self.events.append("cue", visit_id=visit_id, detail={
                 "cue": cue.id, "message": "the guest is already here: not said",
