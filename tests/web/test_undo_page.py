@@ -7,30 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Dialog, expect
 
 from controller.api.server import ApiServer
 from controller.store.visits import VisitStatus
-from tests.api.harness import FAR, PASSWORDS, ApiSite, api_site, served
-from tests.broker import Mosquitto
+from tests.api.harness import FAR, PASSWORDS, ApiSite
 from tests.waiting import eventually
 from tests.web.browser import phone, sign_in
 
-SPEED = 60.0  # the restore comes 5 s after the departure
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "undo"
 DEPARTURE = "王先生即将离开,请销售人员在门口列队送别"
 
 
-@pytest.fixture
-async def slow_site(tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str,
-                    ) -> AsyncIterator[tuple[ApiSite, ApiServer]]:
-    async with api_site(tmp_path, mosquitto, topic_prefix, speed=SPEED) as site, \
-            served(site) as server:
-        yield site, server
 
 
 async def test_a_mistaken_departure_undone_from_the_phone(

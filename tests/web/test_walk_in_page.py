@@ -8,34 +8,24 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from playwright.async_api import expect
 
 from controller.api.server import ApiServer
 from controller.store.visits import VisitStatus
 from controller.store.walk_ins import WalkInStatus
-from tests.api.harness import FAR, PASSWORDS, ApiSite, api_site, served
-from tests.broker import Mosquitto
+from tests.api.harness import FAR, PASSWORDS, ApiSite
 from tests.waiting import eventually
 from tests.web.browser import phone, sign_in
 
-SPEED = 60.0  # the restore comes 5 s after the departure
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "walk-ins"
 CALL_NOW = "有客户来访,未预约,请客户管家到前台接待"
 REMIND = "贵宾接待已结束,有2位来访客户等待回电预约,请客户管家跟进"
 PHONE = "139 0000 1111"
 
 
-@pytest.fixture
-async def slow_site(tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str,
-                    ) -> AsyncIterator[tuple[ApiSite, ApiServer]]:
-    async with api_site(tmp_path, mosquitto, topic_prefix, speed=SPEED) as site, \
-            served(site) as server:
-        yield site, server
 
 
 async def test_walk_ins_from_the_phone(slow_site: tuple[ApiSite, ApiServer]) -> None:
