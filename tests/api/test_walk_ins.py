@@ -137,3 +137,14 @@ async def test_the_cli_lists_and_books_callbacks(site: ApiSite, server: ApiServe
     assert json.loads(booked.stdout)["visit"]["start"] == preferred.isoformat()
     again = await vipctl(server, "walk-ins", "--book", str(kept["id"]))
     assert again.exit_code == EXIT_FAILED and "already booked" in again.stderr
+
+
+async def test_a_button_mapped_to_walk_in_records_one(site: ApiSite) -> None:
+    """A site file may map a button's action to `walk_in` (devices/config.py): the press
+    takes the daemon's one path for buttons, and the details are taken on the page."""
+    answer = await site.rig.daemon.press("walk_in", source="button:concierge_button")
+    assert answer.startswith("walk_in: ")
+    [walk_in] = (await site.client.get("/walk-ins")).json()["walk_ins"]
+    assert (walk_in["source"], walk_in["salutation"], walk_in["status"]) == (
+        "button:concierge_button", "客户", "received")
+    await eventually(lambda: "有客户来访,未预约,请客户管家到前台接待" in site.rig.said())

@@ -37,7 +37,8 @@ async def test_a_mistaken_departure_undone_from_the_phone(
         await expect(page.locator("#current .badge")).to_have_text("参观样板房")
 
         await page.click("button[data-trigger=departure]")
-        await eventually(lambda: DEPARTURE in site.rig.said())
+        await eventually(lambda: site.rig.daemon.ledger.results(visit).get("f13-departure")
+                         == "ok")
         done = page.locator("#toasts .toast.ok", has_text="已执行：离开")
         undo = done.locator("button.toast-action")
         await expect(undo).to_have_text("撤销")
