@@ -7,8 +7,9 @@ their status history, the executed-steps ledger, the event log) and the fault re
 - every visit ends in the scene's final state: done, through arrival, show flat and
   departure, with its restore done; none left half-way;
 - every announcement was played exactly once, or reported failed (an `announcement`
-  event with result failed, or an alert naming it), or its cue was skipped with the reason
-  in the event log: never twice, never silently lost;
+  event with result failed, or expired: its cue's run_until passed while it waited; or an
+  alert naming it), or its cue was skipped with the reason in the event log: never twice,
+  never silently lost;
 - every cue ran, or was skipped by its late policy with the reason in the event log;
 - after every fault the held devices were back within HOLDS_BACK_S, and the daemon was back
   on the broker; a half-open link was found by the keepalive while it lasted;
@@ -30,6 +31,9 @@ from chaos.faults import FaultRecord
 from chaos.recorder import Seen
 from scenes.model import Scene
 from scenes.timeline import announcements
+
+# An announcement's results that say, honestly, that it was not played.
+NOT_SAID = ("failed", "expired")
 
 HOLDS_BACK_S = 2.0  # the full campaign's bound (plan.CampaignConfig.holds_back_s)
 EVENT_TOPIC = "vipctl/intercom/staff/event"
@@ -72,14 +76,14 @@ class Database:
 
     def reported_failed(self, visit_id: str, announcement_id: str) -> bool:
         return any(v == visit_id and announcement_id in (d.get("id"), *d.get("ids", ()))
-                   and ((k == "announcement" and r == "failed") or k == "alert")
+                   and ((k == "announcement" and r in NOT_SAID) or k == "alert")
                    for k, v, d, r in self.events)
 
     def failed_announcements(self) -> set[str]:
         """Ids of announcements reported failed: by their event, or by an alert naming them."""
         out: set[str] = set()
         for k, _, d, r in self.events:
-            if (k == "announcement" and r == "failed") or k == "alert":
+            if (k == "announcement" and r in NOT_SAID) or k == "alert":
                 out.update(str(i) for i in (d.get("id"), *d.get("ids", ())) if i)
         return out
 

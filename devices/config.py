@@ -60,8 +60,8 @@ Reading = Literal["temperature", "humidity", "rain", "water_leak", "occupancy"]
 TRANSPORTS: tuple[str, ...] = ("mqtt", "local", "serial")
 
 # What a button press can set off in the reception procedure (F1 arrival, F7 show flat,
-# F13 departure, and an unbooked "VIP now").
-Trigger = Literal["arrival", "show_flat", "departure", "vip_now"]
+# F13 departure, an unbooked "VIP now"), and a customer without a booking (P1: walk_in).
+Trigger = Literal["arrival", "show_flat", "departure", "vip_now", "walk_in"]
 # Button actions as vipctl names them (devices.model.BUTTON_ACTIONS).
 ButtonAction = Literal["single", "double", "hold"]
 

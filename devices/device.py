@@ -264,6 +264,9 @@ class Device:
             start = time.monotonic()
             attempts = 0
             reason = ""
+            # Why, as a code the staff's words are chosen by: unreachable (no transport),
+            # refused (the device reported a failure), no_answer (no confirming report).
+            problem = "no_answer"
             delay = self.policy.backoff
             for attempt in range(1 + self.policy.retries):
                 if attempt:
@@ -277,7 +280,7 @@ class Device:
                     for message in messages:
                         await self._send(message)
                 except TransportUnavailable as exc:
-                    reason = str(exc)
+                    reason, problem = str(exc), "unreachable"
                     if waiter:
                         self._drop_waiter(waiter)
                     continue
@@ -288,14 +291,16 @@ class Device:
                     if await asyncio.wait_for(asyncio.shield(waiter.future), timeout):
                         return self._succeeded(desired, attempts, start)
                     reason = f"the device reported {what} failed: {self.state.get('error', '')}"
+                    problem = "refused"
                 except TimeoutError:
-                    reason = f"no matching report within {timeout:g} s"
+                    reason, problem = f"no matching report within {timeout:g} s", "no_answer"
                 finally:
                     self._drop_waiter(waiter)
             elapsed = time.monotonic() - start
             self.failure = f"{what} {desired} failed after {attempts} attempts: {reason}"
             self.failed_since = self.failed_since or time.time()
-            self._emit("failed", desired=desired, attempts=attempts, reason=reason)
+            self._emit("failed", desired=desired, attempts=attempts, reason=reason,
+                       problem=problem)
             log.warning("%s: %s", self.id, self.failure)
             return CommandResult(self.id, desired, False, attempts, elapsed, reason=reason)
 

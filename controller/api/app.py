@@ -25,7 +25,9 @@ from controller.api.routes import auth as auth_routes
 from controller.api.routes import metrics as api_metrics
 from controller.api.routes import say as api_say
 from controller.api.routes import site as api_site
+from controller.api.routes import undo as api_undo
 from controller.api.routes import visits as api_visits
+from controller.api.routes import walk_ins as api_walk_ins
 from controller.api.standby import ReadOnlyMiddleware
 from controller.api.tls import HstsMiddleware
 from controller.api.web import buttons
@@ -83,6 +85,8 @@ def make_app(daemon: Daemon, *, heartbeat: float = HEARTBEAT_S,
     app.include_router(api_visits.router)
     app.include_router(api_site.router)
     app.include_router(api_say.router)  # POST /say: `vipctl say`
+    app.include_router(api_walk_ins.router)  # P1: customers without a booking
+    app.include_router(api_undo.router)  # a mistaken press taken back within 30 s
     app.include_router(api_metrics.router)  # GET /metrics: Prometheus
     app.include_router(buttons.router)
     app.include_router(auth_routes.router)

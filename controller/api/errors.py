@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from controller.api.models import ErrorOut, Refusal
 from controller.store.visits import BookingRefused, IllegalTransition, UnknownVisit
+from controller.store.walk_ins import UnknownWalkIn, WalkInAlreadyBooked
 from devices.errors import UnknownTarget
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,14 @@ async def _unknown_device(request: Request, exc: Exception) -> JSONResponse:
     return _json(404, ErrorOut(error="unknown_device", message=str(exc)[:MAX_MESSAGE]))
 
 
+async def _unknown_walk_in(request: Request, exc: Exception) -> JSONResponse:
+    return _json(404, ErrorOut(error="unknown_walk_in", message=str(exc)[:MAX_MESSAGE]))
+
+
+async def _already_booked(request: Request, exc: Exception) -> JSONResponse:
+    return _json(409, ErrorOut(error="already_booked", message=str(exc)[:MAX_MESSAGE]))
+
+
 async def _illegal(request: Request, exc: Exception) -> JSONResponse:
     return _json(409, ErrorOut(error="illegal_transition", message=str(exc)))
 
@@ -106,5 +115,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(UnknownVisit, _unknown_visit)
     app.add_exception_handler(UnknownTarget, _unknown_device)
     app.add_exception_handler(IllegalTransition, _illegal)
+    app.add_exception_handler(UnknownWalkIn, _unknown_walk_in)
+    app.add_exception_handler(WalkInAlreadyBooked, _already_booked)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _bug)

@@ -202,20 +202,27 @@ class DeviceOut(BaseModel):
     last_report: datetime | None
     failure: str | None
     failed_since: datetime | None
+    failure_text: str | None = Field(default=None, description="the failure in the staff's "
+                                     "words, in Chinese: the device's name and what to do")
+    failure_text_en: str | None = Field(default=None, description="the same in English")
 
     @property
     def has_problem(self) -> bool:
         return self.available is False or self.failure is not None
 
     @classmethod
-    def of(cls, snapshot: dict[str, Any], groups: list[str], tz: ZoneInfo) -> DeviceOut:
+    def of(cls, snapshot: dict[str, Any], groups: list[str], tz: ZoneInfo,
+           text: tuple[str, str] | None = None) -> DeviceOut:
+        """`text`: the failure in the staff's words (zh, en), if it failed."""
         def when(stamp: float | None) -> datetime | None:
             return None if stamp is None else datetime.fromtimestamp(stamp, tz)
 
+        zh, en = text if text is not None and snapshot["failure"] else (None, None)
         return cls(id=snapshot["id"], name=snapshot["name"], kind=snapshot["kind"],
                    groups=groups, state=snapshot["state"], available=snapshot["available"],
                    assumed=snapshot["assumed"], last_report=when(snapshot["last_report"]),
-                   failure=snapshot["failure"], failed_since=when(snapshot["failed_since"]))
+                   failure=snapshot["failure"], failed_since=when(snapshot["failed_since"]),
+                   failure_text=zh, failure_text_en=en)
 
 
 class StatusOut(BaseModel):

@@ -23,6 +23,7 @@ from controller.cli.preflight import register as register_preflight_command
 from controller.cli.run import register as register_running_commands
 from controller.cli.say import register as register_say_command
 from controller.cli.service import service_app
+from controller.cli.walk_ins import register as register_walk_ins_command
 from controller.config.site import load_site
 
 app = typer.Typer(
@@ -61,6 +62,7 @@ register_client_commands(app)  # visit, trigger, plan, status, events: the API
 register_auth_commands(app)  # hash-password, new-token: the site file's auth:
 register_say_command(app)  # say: a manual announcement, through the API
 register_preflight_command(app)  # preflight: check a visit's devices now, through the API
+register_walk_ins_command(app)  # walk-ins: customers without a booking (P1), their callbacks
 register_agent_commands(app)  # agent media: a player PC's players and speakers
 register_hq_command(app)  # hq: head office, controller/hq
 register_bridge_command(app)  # bridge-config: the Mosquitto bridge to head office

@@ -34,6 +34,7 @@ VISIT_LENGTH = timedelta(hours=1)
 # When things happen during the visit, on the procedure's clock from its start.
 ARRIVAL = timedelta(minutes=0)
 LIGHTS_SWITCHED_OFF = timedelta(minutes=10)
+WALK_IN = timedelta(minutes=15)
 SHOW_FLAT = timedelta(minutes=20)
 DEPARTURE = timedelta(minutes=55)
 # Wall-clock seconds the restore may be late before the demo gives up on it.
@@ -42,6 +43,10 @@ RESTORE_SLACK_S = 15.0
 SETTLE_S = 0.5
 # At most this long after the restore for queued announcements to be said (real speech).
 SPEECH_DRAIN_S = 45.0
+# A customer without a booking comes during the visit (P1): kept for a callback, which the
+# 客户管家 books after the visit, for the next day.
+WALK_IN_CUSTOMER: dict[str, Any] = {"surname": "赵", "honorific": "先生", "phone": "13900001111"}
+CALLBACK_AFTER = timedelta(days=1)
 # Devices of config/demo.yaml the script uses.
 BUTTON, HELD_LIGHTS, INTERCOM, SPOTLIGHTS, RAIN_SENSOR = (
     "concierge_button", "model_area_lights", "staff_intercom", "spotlights", "outdoor_weather")
@@ -73,6 +78,9 @@ async def play_visit(daemon: Daemon, sims: SiteSimulators, timeline: Timeline, *
          "'single' = arrival)", lambda: button.press("single")),
         (LIGHTS_SWITCHED_OFF, "someone switches the model-area lights off at the wall",
          lambda: lights.change_locally({"power": False})),
+        (WALK_IN, "a customer walks in: the concierge reads the polite words on the page, "
+         "hands over the brochure and keeps his number for a callback (来访客户)",
+         lambda: _walk_in(daemon, start + CALLBACK_AFTER)),
         (SHOW_FLAT, "the concierge double-presses the button ('double' = to the show flat)",
          lambda: button.press("double")),
         (DEPARTURE, "the concierge holds the button down ('hold' = leaving)",
@@ -96,6 +104,8 @@ async def play_visit(daemon: Daemon, sims: SiteSimulators, timeline: Timeline, *
         await asyncio.wait_for(restored.wait(), max(wait, RESTORE_SLACK_S))
     except TimeoutError:
         timeline.note(daemon.clock(), "the restore did not come")
+    if not manual:
+        await _call_back(daemon, timeline)
     # Spoken for real, the announcements take seconds each and may still be queued: let
     # them be said before the summary (bounded, so the demo always ends).
     await daemon.announcer.wait_idle(SPEECH_DRAIN_S)
@@ -116,6 +126,18 @@ async def play_visit(daemon: Daemon, sims: SiteSimulators, timeline: Timeline, *
         for line in demo_media.report(daemon):
             timeline.console.print(f"  {line}", soft_wrap=True)
     return ok and status.value == "done"
+
+
+async def _walk_in(daemon: Daemon, preferred: datetime) -> None:
+    await daemon.walk_ins.record(source="demo", preferred=preferred, **WALK_IN_CUSTOMER)
+
+
+async def _call_back(daemon: Daemon, timeline: Timeline) -> None:
+    """The 客户管家, told after the visit, books each callback at its preferred time."""
+    for walk_in in daemon.walk_ins.book.waiting():
+        timeline.note(daemon.clock(), f"the 客户管家 calls {walk_in.salutation} back and "
+                      "books the viewing in one tap")
+        await daemon.walk_ins.book_callback(walk_in.id, source="demo")
 
 
 def _sim(sims: SiteSimulators, device_id: str, kind: type[S]) -> S:

@@ -36,6 +36,7 @@ MARKS: dict[str, tuple[str, str]] = {
     "availability": ("device", "yellow"),
     "garbage": ("garbage", "yellow"),
     "preflight": ("preflight", "bold yellow"),
+    "walk_in": ("walk-in", "bold yellow"),
     "demo": ("demo", "dim"),
 }
 WIDTH = max(len(mark) for mark, _ in MARKS.values())
@@ -135,6 +136,17 @@ def _restore(event: Event, d: Mapping[str, Any], device: str) -> str | None:
     return f"everyday state back ({d.get('why')}): {d.get('commands')} commands"
 
 
+def _walk_in(event: Event, d: Mapping[str, Any], device: str) -> str | None:
+    if event.result == "recorded":
+        who = f"{d.get('surname') or ''}{d.get('honorific') or ''}" or "a customer"
+        during = (f"during {event.visit_id}: declined politely, kept for a callback"
+                  if d.get("during_visit") else "with no VIP on site: the 客户管家 is called")
+        return f"{who} came without a booking {during} (walk-in {d.get('walk_in_id')})"
+    if event.result == "reminded":
+        return f"the 客户管家 is told: {d.get('waiting')} callback(s) waiting"
+    return f"walk-in {d.get('walk_in_id')} called back and booked as {d.get('booking')}"
+
+
 def _alert(event: Event, d: Mapping[str, Any], device: str) -> str | None:
     return f"{device or d.get('step', '')}: {d.get('reason') or d.get('message')}"
 
@@ -143,7 +155,7 @@ _DESCRIBE: dict[str, Callable[[Event, Mapping[str, Any], str], str | None]] = {
     "availability": _availability, "visit": _visit, "trigger": _trigger, "cue": _cue,
     "command": _command, "retry": _command, "confirmed": _command, "failed": _command,
     "hold_reasserted": _hold, "announcement": _announcement, "media": _media,
-    "restore": _restore, "alert": _alert, "preflight": _preflight,
+    "restore": _restore, "alert": _alert, "preflight": _preflight, "walk_in": _walk_in,
 }
 
 

@@ -7,6 +7,10 @@ until the intercom reports it played, and logs whether it was. A device's own lo
 serve callers in arrival order; the queue is what lets an urgent announcement overtake
 waiting ones. One being spoken is never cut off.
 
+An announcement may carry a deadline (its cue's `run_until`: a reminder to wait at the
+fountain is pointless once the guest is there). One still waiting when its deadline has
+passed is dropped, not said, and the event log says so (`announcement`, result `expired`).
+
 While an intercom speaks, the media devices its `duck:` names are turned down, through the
 claim table (a layer of its own, above every scene; the `StateWriter` below, which the
 executor is), so that a hold on the music's volume does not fight the ducking, and releasing
@@ -18,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from common.tasks import TaskSet
@@ -37,6 +42,11 @@ log = logging.getLogger(__name__)
 DUCK_PRIORITY = 2000
 # How long an announcement waits for the music to turn down before it goes out anyway.
 DUCK_WAIT_S = 1.0
+# How long past its deadline (its cue's run_until) an announcement still waiting is said
+# anyway. Speech takes real time at any speed factor: at x600 a cue's window of minutes is
+# a fraction of a second, less than one announcement lasts, and a rehearsal would drop
+# what a real visit says. At speed 1 ten seconds past the moment is still the moment.
+EXPIRY_GRACE = timedelta(seconds=10)
 
 
 def duck_layer(intercom_id: str) -> str:
@@ -63,14 +73,19 @@ class _Job:
     visit_id: str | None
     step: str
     done: asyncio.Future[bool]
+    until: datetime | None = None  # said only up to then (its cue's run_until)
 
 
 class Announcer:
     def __init__(self, registry: DeviceRegistry, events: EventLog, writer: StateWriter, *,
                  duck: Mapping[str, Mapping[str, int]] | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         """`writer`: the claim table's (the executor); `duck`: intercom id → {media device
-        id: volume while it speaks}; `metrics`: counts what is played and what fails."""
+        id: volume while it speaks}; `metrics`: counts what is played and what fails;
+        `clock`: the time deadlines are compared with (the daemon's)."""
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.expiry_grace = EXPIRY_GRACE
         self.registry = registry
         self.events = events
         self.writer = writer
@@ -92,8 +107,9 @@ class Announcer:
             log.info("dropped %s, left from before the restart", ", ".join(stale))
 
     async def say(self, intercom_id: str, announcement: Announcement, *,
-                  visit_id: str | None, step: str) -> bool:
-        """Queue `announcement` and wait until it was played (True) or failed (False)."""
+                  visit_id: str | None, step: str, until: datetime | None = None) -> bool:
+        """Queue `announcement` and wait until it was played (True) or failed (False).
+        `until`: still waiting then, it is dropped (False) and logged as expired."""
         self.registry.get(intercom_id, Intercom)  # fails here, not in a worker
         jobs = self._jobs.setdefault(intercom_id, {})
         queue = self._queues.setdefault(intercom_id, AnnouncementQueue(
@@ -101,7 +117,8 @@ class Announcer:
         known = jobs.get(announcement.id)
         if known is not None:  # the same announcement asked twice: one playing, both told
             return await asyncio.shield(known.done)
-        job = _Job(announcement, visit_id, step, asyncio.get_running_loop().create_future())
+        job = _Job(announcement, visit_id, step, asyncio.get_running_loop().create_future(),
+                   until)
         try:
             queue.push(announcement)
         except ValueError as exc:  # 100 waiting: a flood must not delay speech for hours
@@ -165,8 +182,11 @@ class Announcer:
                 continue
             job = jobs[a.id]
             try:
-                await self._duck(intercom_id, job.visit_id)
-                ok = await self._play(intercom_id, a, visit_id=job.visit_id, step=job.step)
+                if self._expired(intercom_id, job):
+                    ok = False
+                else:
+                    await self._duck(intercom_id, job.visit_id)
+                    ok = await self._play(intercom_id, a, visit_id=job.visit_id, step=job.step)
             except Exception as exc:  # a worker must outlive any one announcement
                 log.exception("announcement %s on %s failed", a.id, intercom_id)
                 self.events.append(
@@ -180,6 +200,19 @@ class Announcer:
                 self._quiet.set()
             if not job.done.done():
                 job.done.set_result(ok)
+
+    def _expired(self, intercom_id: str, job: _Job) -> bool:
+        """Whether `job` waited past its deadline: if so it is logged, and not said."""
+        if job.until is None or self.clock() <= job.until + self.expiry_grace:
+            return False
+        a = job.announcement
+        log.info("%s: %s not said: its moment passed at %s while it waited", intercom_id,
+                 a.id, job.until.isoformat())
+        self.events.append_soon(
+            "announcement", visit_id=job.visit_id, device_id=intercom_id,
+            detail={"step": job.step, "id": a.id, "text": a.text, "priority": a.priority,
+                    "run_until": job.until.isoformat(), "played": False}, result="expired")
+        return True
 
     async def _play(self, intercom_id: str, announcement: Announcement, *,
                     visit_id: str | None, step: str) -> bool:

@@ -32,7 +32,7 @@ from controller.store.events import EventLog
 from controller.store.ledger import StepLedger
 from controller.store.requests import VisitRequest
 from controller.store.visits import FREE, OPEN, IllegalTransition, Visit, VisitStatus
-from scenes.model import Scene
+from scenes.model import Cue, Scene
 from scenes.timeline import announcements, lateness_decision, plan, plan_holds, restore_time
 from scenes.timeline import preparation as preparation_cues
 
@@ -108,6 +108,7 @@ class Engine:
                            ledger=ledger, events=events, current=self.current,
                            timers=self.timers, metrics=metrics or Metrics(), clock=clock,
                            preflight=preflight)
+        self.steps.deadline = self.deadline
         self._tasks = TaskSet("engine", logger=log)
         self._reach: datetime | None = None  # visits starting before it are scheduled
 
@@ -403,6 +404,17 @@ class Engine:
             self.timers.at(when, visit_id, key)
         else:
             overdue.append((key, when))
+
+    def deadline(self, visit: Visit, cue: Cue) -> datetime | None:
+        """Until when a cue of `visit` is worth its words: its `run_until` point, once that
+        is known (None: no such policy, or a trigger it waits for has not happened)."""
+        if cue.late.policy != "run_until":
+            return None
+        for planned in plan(self.scene, start=visit.start, triggers=self.triggers_of(visit),
+                            speed=self.speed):
+            if planned.cue.id == cue.id:
+                return planned.deadline
+        return None
 
     async def _run_step(self, visit_id: str, key: str, due: datetime) -> None:
         """A step whose time has come (the timers' job)."""

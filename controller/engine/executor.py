@@ -16,6 +16,7 @@ from typing import Any
 
 from common.tasks import TaskSet
 from controller.engine.context import CurrentVisit, current_step, in_step
+from controller.engine.failure_text import FailureText, failure_text
 from controller.store.database import Database
 from controller.store.events import EventLog
 from devices.device import Device, DeviceEvent
@@ -47,6 +48,9 @@ class Executor:
         saved = db.load_value(CLAIMS_KEY)
         self.claims = ClaimTable.from_dict(saved) if saved else ClaimTable()
         self._reasserting: set[str] = set()
+        # The staff's words for each device whose last command failed (cleared when one
+        # is confirmed): the page shows them beside the device.
+        self.failure_texts: dict[str, FailureText] = {}
         # What a release is bringing each device back to while its command is in flight:
         # a claim made meanwhile takes it as the floor, not the report it is replacing.
         self._settling: dict[str, dict[str, StateValue]] = {}
@@ -214,11 +218,23 @@ class Executor:
             self.events.append_soon(event.kind, visit_id=self.current.id,
                                     device_id=event.device_id, detail=detail, result=result)
             if event.kind == "failed":
-                self.events.append("alert", visit_id=self.current.id,
-                                   device_id=event.device_id,
-                                   detail={"reason": event.detail.get("reason")}, result="failed")
+                self._alert_failed(event)
+            elif event.kind == "confirmed":
+                self.failure_texts.pop(event.device_id, None)
         if event.kind == "state":
             self._check_hold(event.device_id)
+
+    def _alert_failed(self, event: DeviceEvent) -> None:
+        """An alert in the staff's words: the device's name, what it was asked, what to do."""
+        d = event.detail
+        device = self.registry.devices[event.device_id]
+        text = failure_text(device.name, d.get("desired") or {}, int(d.get("attempts") or 0),
+                            str(d.get("problem") or "no_answer"))
+        self.failure_texts[event.device_id] = text
+        self.events.append("alert", visit_id=self.current.id, device_id=event.device_id,
+                           detail={"reason": d.get("reason"), "device_name": device.name,
+                                   "problem": d.get("problem"), "text": text.zh,
+                                   "text_en": text.en}, result="failed")
 
     def _check_hold(self, device_id: str) -> None:
         device = self.registry.devices.get(device_id)

@@ -53,6 +53,10 @@ class PressGate:
         for key in [k for k in self._last if k[0] == trigger and k[1] != visit_id]:
             del self._last[key]
 
+    def forget(self, trigger: str, visit_id: str) -> None:
+        """The press was undone: the next one is a new press, not a double."""
+        self._last.pop((trigger, visit_id), None)
+
     def end(self, trigger: str, visit_id: str) -> None:
         press = self._last.get((trigger, visit_id))
         if press is not None and press.ended is None:

@@ -55,6 +55,14 @@ class Steps:
         self.layer_priority = scene.priority
         self._in_flight: dict[str, int] = {}
         self._settled: dict[str, asyncio.Event] = {}
+        # Called with a visit's id once its restore has run: the visit is over.
+        self.on_over: list[Callable[[str], None]] = []
+        # A cue's run_until for a visit, as it stands (the engine's plan): its words are
+        # not said after it.
+        self.deadline: Callable[[Visit, Cue], datetime | None] = lambda visit, cue: None
+        # Cues run again after their press was undone (controller/engine/undo.py), and how
+        # often: their words get new ids, or the gateway would drop them as repeats.
+        self.retaken: dict[tuple[str, str], int] = {}
 
     async def step(self, visit_id: str, key: str, due: datetime | None = None, *,
                    pressed: bool = False) -> None:
@@ -150,15 +158,18 @@ class Steps:
 
     async def _cue_words(self, visit: Visit, cue: Cue, ok: bool, *, speak: bool) -> None:
         visit_id = visit.id
-        said = announcements(self.scene, cue, self.guest(visit), key=visit_id)
+        again = self.retaken.get((visit_id, cue.id))
+        said = announcements(self.scene, cue, self.guest(visit),
+                             key=visit_id if again is None else f"{visit_id}.{again}")
         if said and not speak:
             self.events.append("cue", visit_id=visit_id, detail={
                 "cue": cue.id, "message": "the guest is already here: not said",
                 "texts": [a.text for _, a in said]}, result="skipped")
             said = []
+        until = self.deadline(visit, cue) if said else None
         for intercom, announcement in said:
             ok = await self.announcer.say(intercom, announcement, visit_id=visit_id,
-                                          step=cue.id) and ok
+                                          step=cue.id, until=until) and ok
         self.ledger.mark(visit_id, cue.id, "ok" if ok else "failed")
         self.events.append_soon("cue", visit_id=visit_id, detail={"cue": cue.id},
                                 result="ok" if ok else "failed")
@@ -220,6 +231,8 @@ class Steps:
         if self.current.id == visit_id:
             self.current.id = None
         self.timers.unschedule(visit_id)
+        for over in self.on_over:
+            over(visit_id)
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -308,6 +308,22 @@ class EventLog:
         return await self._db.read_off_loop(
             lambda session: [_event(row) for row in session.scalars(query)])
 
+    async def after(
+        self,
+        after_id: int,
+        *,
+        visit_id: str | None = None,
+        kinds: Iterable[str] | None = None,
+        device_id: str | None = None,
+        limit: int = MAX_PAGE,
+    ) -> list[Event]:
+        """Events with an id above `after_id`, oldest first, at most `limit`: what a live
+        feed missed while it was away (SSE's Last-Event-ID), read off the event loop."""
+        query = (self._query(None, None, visit_id, kinds, device_id, limit, None)
+                 .order_by(None).order_by(EventRow.id.asc()).where(EventRow.id > after_id))
+        return await self._db.read_off_loop(
+            lambda session: [_event(row) for row in session.scalars(query)])
+
     def _query(self, since: datetime | None, until: datetime | None, visit_id: str | None,
                kinds: Iterable[str] | None, device_id: str | None, limit: int,
                before_id: int | None) -> Select[EventRow]:

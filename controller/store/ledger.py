@@ -129,6 +129,16 @@ class StepLedger:
                                                   _STEPS.c.key == key,
                                                   _STEPS.c.result.is_(None)))
 
+    def undo(self, visit_id: str, key: str) -> None:
+        """Drop a step's claim, finished or not, because a person undid the press that set
+        it off (controller/engine/undo.py): the step may then run once more. The one
+        deliberate exception to at-most-once; what it said was said, and the person was
+        told so before undoing."""
+        self._keys(visit_id).discard(key)
+        with self._db.write(durable=True) as session:
+            session.execute(_STEPS.delete().where(_STEPS.c.visit_id == visit_id,
+                                                  _STEPS.c.key == key))
+
     def done(self, visit_id: str) -> set[str]:
         """Every key claimed for the visit, finished or not."""
         return set(self._keys(visit_id))

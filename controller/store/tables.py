@@ -161,3 +161,31 @@ class KeyValueRow(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WalkInRow(Base):
+    """A customer without a booking (P1): recorded by the concierge, kept until the
+    客户管家 has turned it into a booking."""
+
+    __tablename__ = "walk_ins"
+    __table_args__ = (Index("ix_walk_ins_site_id_id", "site_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    site_id: Mapped[str] = mapped_column(String(SITE_ID_LENGTH))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(64))
+    # The VIP visit under way when the customer came (None: none was); no foreign key, as
+    # the events' visit_id: the walk-in stands on its own.
+    visit_id: Mapped[str | None] = mapped_column(String(16))
+    surname: Mapped[str | None] = mapped_column(String(32))
+    honorific: Mapped[str | None] = mapped_column(String(16))
+    # Secret-like: never logged, never in an event, never said; shown in full only to
+    # concierges and admins (controller/api/routes/walk_ins.py).
+    phone: Mapped[str | None] = mapped_column(String(32))
+    preferred: Mapped[datetime | None] = mapped_column("preferred_at", UTCDateTime)
+    # waiting (a callback to make), booked (a visit made from it), received (no VIP was
+    # engaged: the 客户管家 was called at once).
+    status: Mapped[str] = mapped_column(String(16))
+    booking: Mapped[str | None] = mapped_column(String(16))

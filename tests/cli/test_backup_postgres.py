@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from controller.store.book import VisitBook
 from controller.store.database import open_database
+from controller.store.schema import head
 from tests.postgres import Postgres
 from tests.sitefiles import LIGHT, write
 from tests.unit.booking import SITE, request
@@ -65,7 +66,7 @@ def test_pg_dump_of_a_shared_database(tmp_path: Path, postgres: Postgres) -> Non
     assert lines[:3] == [
         "PostgreSQL: the backup is pg_dump's, of the whole database.",
         "note: the database is shared, so the backup holds every site's rows, not only "
-        "'binjiang_1''s: schema revision 0002, site 'binjiang_1' (2 visits), site "
+        f"'binjiang_1''s: schema revision {head()}, site 'binjiang_1' (2 visits), site "
         "'binjiang_2' (1 visit)",
         f"running: pg_dump --format=custom --file={dump} --dbname={uri}",
     ]

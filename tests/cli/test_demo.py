@@ -15,10 +15,12 @@ from tests.cli.helpers import group_gone, kill_group, start
 from tests.scenario.rig import SAID_FOR_WANG
 
 ARRIVAL_TEXT = "王先生已到访,请各岗位做好接待工作"
-# Every announcement of the shipped scene for the demo guest, in the order they are said.
-# The demo's rain sensor reports rain: the 礼宾 are told to hold umbrellas at start-10m.
+# Every announcement of the shipped scene for the demo guest, in the order they are said,
+# then the 客户管家 told of the walk-in who came during the visit (P1). The demo's rain
+# sensor reports rain: the 礼宾 are told to hold umbrellas at start-10m.
 UMBRELLAS = "室外正在下雨,请礼宾备好雨伞,王先生下车时为贵宾撑伞"
-SAID = [*SAID_FOR_WANG[:2], UMBRELLAS, *SAID_FOR_WANG[2:]]
+SAID = [*SAID_FOR_WANG[:2], UMBRELLAS, *SAID_FOR_WANG[2:],
+        "贵宾接待已结束,有1位来访客户等待回电预约,请客户管家跟进"]
 
 
 def line_of(out: str, pattern: str) -> str:
@@ -58,6 +60,10 @@ def test_demo_runs_a_whole_visit_on_the_embedded_broker() -> None:
     # The hold: the lights switched off at the wall come back on.
     hold = line_of(out, r"hold\s+model_area_lights reported power=off: held power=on")
     assert 9.5 < procedure_minutes(hold) < 14
+    # A walk-in during the visit: kept for a callback, then booked after it.
+    walk_in = line_of(out, r"walk-in\s+赵先生 came without a booking during v-\w+: declined")
+    assert 14.5 < procedure_minutes(walk_in) < 19
+    line_of(out, r"walk-in\s+walk-in 1 called back and booked as v-\w+")
     # Departure, then the restore five procedure minutes later.
     restore = line_of(out, r"restore\s+everyday state back")
     assert 59.5 < procedure_minutes(restore) < 64

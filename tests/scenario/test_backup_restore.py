@@ -20,6 +20,7 @@ from controller.daemon import teardown_of
 from controller.store.book import VisitBook
 from controller.store.database import open_database
 from controller.store.requests import VisitRequest
+from controller.store.schema import head
 from controller.store.visits import VisitStatus
 from scenes.loader import load_scene
 from simulators.site import SiteSimulators
@@ -69,7 +70,8 @@ async def test_backup_mid_visit_restored_into_a_fresh_site_carries_on(
 
             made = vipctl("backup", str(backup), "--config", str(site_a))
             assert made.returncode == 0, made.stderr
-            assert made.stdout.endswith(": schema revision 0002, site 'demo' (1 visit)\n")
+            assert made.stdout.endswith(
+                f": schema revision {head()}, site 'demo' (1 visit)\n")
             with sqlite3.connect(backup) as conn:
                 assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
@@ -90,7 +92,7 @@ async def test_backup_mid_visit_restored_into_a_fresh_site_carries_on(
             assert restored.returncode == 0, restored.stderr
             assert restored.stdout.startswith(
                 f"restored {backup} into {tmp_path / 'b' / 'vipctl.db'}: schema revision "
-                "0002, site 'demo' (1 visit)\n")
+                f"{head()}, site 'demo' (1 visit)\n")
             daemon = spawn(site_b, log)
             await eventually(lambda: lights.state.get("power") is True, timeout=15)
 

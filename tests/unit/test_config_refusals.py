@@ -187,7 +187,7 @@ def test_unknown_trigger_and_action(tmp_path: Path) -> None:
 """)
     assert problems(path) == [
         f"{path}:11: devices.concierge_button.triggers.single: 'arival' is not one of arrival, "
-        "show_flat, departure, vip_now",
+        "show_flat, departure, vip_now, walk_in",
         f"{path}:12: devices.concierge_button.triggers.triple: 'triple' is not one of single, "
         "double, hold",
     ]

@@ -8,8 +8,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.harness import ApiSite, api_site
+from controller.api.server import ApiServer
+from tests.api.harness import ApiSite, api_site, served
 from tests.broker import Mosquitto
+
+# Slow enough for a page to follow a visit step by step (a guest booked two minutes ahead is
+# inside the arrival window, 2 h / 60), fast enough that the restore comes 5 s after the
+# departure.
+SLOW_SPEED = 60.0
 
 
 @pytest.fixture
@@ -25,3 +31,12 @@ async def bare(site: ApiSite) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=transport, base_url="http://vipctl",
                                  timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+async def slow_site(tmp_path: Path, mosquitto: Mosquitto, topic_prefix: str,
+                    ) -> AsyncIterator[tuple[ApiSite, ApiServer]]:
+    """A site at SLOW_SPEED behind a real uvicorn server, for the browser."""
+    async with api_site(tmp_path, mosquitto, topic_prefix, speed=SLOW_SPEED) as site, \
+            served(site) as server:
+        yield site, server

@@ -66,8 +66,10 @@ async def test_offline_and_failed_devices_show_in_red(site: ApiSite, tmp_path: P
         await page.locator("button[data-trigger=vip-now]").click()
         ac = page.locator("#devices li[data-device=vip_room_ac]")
         await expect(ac).to_have_class(re.compile("bad"), timeout=20_000)
-        await expect(ac.locator(".failure")).to_have_text(
-            re.compile(r"^失败：.+ 自 \d\d:\d\d:\d\d$"))
+        # In the staff's words: the device's name, what to do (tests/web/test_page_under_stress.py).
+        await expect(ac.locator(".failure")).to_have_text(re.compile(
+            r"^VIP室空调没有响应（.+）。请检查设备电源和网络；仍不行请联系工程部。"
+            r" 自 \d\d:\d\d:\d\d$"))
         await expect(page.locator("#current .guest")).to_have_text("周总")
         # The cue that could not confirm the air conditioning is marked failed in the timeline.
         failed = page.locator("#timeline li.failed")

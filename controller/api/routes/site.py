@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from controller.api.deps import CallerDep, DaemonDep, aware, closing_of, invalid
@@ -32,6 +33,9 @@ ALERT_KINDS = ("alert", "failed")
 # What EventSource waits before reconnecting after the feed drops (milliseconds).
 SSE_RETRY_MS = 3000
 MAX_EVENT_ID = 2**63 - 1  # the database's integer; a larger before_id cannot be bound
+# The most events a reconnecting feed is sent from the database (Last-Event-ID); a client
+# away for longer reads the state afresh, as the page does on every reconnect.
+MAX_REPLAY = MAX_PAGE
 _ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 
 Id = Annotated[str, Query(pattern=ID_PATTERN)]
@@ -43,7 +47,9 @@ router = APIRouter()
 def _device(daemon: Daemon, device_id: str) -> DeviceOut:
     device = daemon.registry[device_id]
     groups = sorted(g for g, ids in daemon.registry.groups.items() if device_id in ids)
-    return DeviceOut.of(device.snapshot(), groups, daemon.tz)
+    text = daemon.executor.failure_texts.get(device_id)
+    return DeviceOut.of(device.snapshot(), groups, daemon.tz,
+                        None if text is None else (text.zh, text.en))
 
 
 @router.get("/devices", response_model=list[DeviceOut], tags=["devices"])
@@ -120,13 +126,23 @@ def _sse(event: EventOut) -> bytes:
 
 
 async def live(daemon: Daemon, feed: Subscription, closing: asyncio.Event,
-               wanted: Callable[[Event], bool], heartbeat: float) -> AsyncIterator[bytes]:
-    """Events as they happen, until the server or the daemon stops or the client leaves."""
+               wanted: Callable[[Event], bool], heartbeat: float,
+               missed: Callable[[], Awaitable[list[Event]]] | None = None,
+               ) -> AsyncIterator[bytes]:
+    """Events as they happen, until the server or the daemon stops or the client leaves.
+
+    `missed`: the events after the client's Last-Event-ID, read from the database once the
+    feed is subscribed: sent first, oldest first; the feed's own copies of them (written
+    meanwhile) are then skipped by id, so the client gets each event once, in order."""
     stops: set[asyncio.Future[Any]] = {asyncio.ensure_future(closing.wait()),
                                        asyncio.ensure_future(daemon.stopping.wait())}
     pending: asyncio.Future[Any] | None = None
+    sent = 0  # the id of the last event replayed
     try:
         yield f"retry: {SSE_RETRY_MS}\n: vipctl event stream\n\n".encode()
+        for event in await missed() if missed is not None else []:
+            yield _sse(EventOut.of(event, daemon.tz))
+            sent = event.id
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(feed.__anext__())
@@ -136,7 +152,7 @@ async def live(daemon: Daemon, feed: Subscription, closing: asyncio.Event,
                 return
             if pending in done:
                 event, pending = pending.result(), None
-                if wanted(event):
+                if event.id > sent and wanted(event):
                     yield _sse(EventOut.of(event, daemon.tz))
             else:
                 yield b": heartbeat\n\n"
@@ -145,6 +161,13 @@ async def live(daemon: Daemon, feed: Subscription, closing: asyncio.Event,
             if future is not None:
                 future.cancel()
         feed.close()
+
+
+def _event_id(value: str) -> int | None:
+    """An id we sent, back from EventSource; anything else is treated as no id at all
+    (the spec's client sends back whatever the last `id:` line held)."""
+    value = value.strip()
+    return int(value) if value.isdigit() and int(value) <= MAX_EVENT_ID else None
 
 
 @router.get("/events/stream", tags=["events"], response_class=StreamingResponse,
@@ -157,9 +180,16 @@ async def stream(
     visit_id: Id | None = None,
     kind: Kinds = None,
     device_id: Id | None = None,
+    last_event_id: Annotated[str | None, Header(
+        alias="Last-Event-ID", description="what EventSource sends when it reconnects: the "
+        "events after it are sent first, from the database")] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_EVENT_ID, description="as Last-Event-ID, "
+                                       "for a client that opens a new stream itself")] = None,
 ) -> StreamingResponse:
     """Server-sent events, live: `id` is the event id, `event` its kind, `data` the event as
-    JSON; a `: heartbeat` comment every 15 s when idle. Same filters as /events."""
+    JSON; a `: heartbeat` comment every 15 s when idle. Same filters as /events. With
+    `Last-Event-ID` (or `after`), what was missed since that event comes first, then the
+    live feed, with no gap and nothing twice."""
     kinds = _kinds(kind)
 
     def wanted(event: Event) -> bool:
@@ -171,6 +201,10 @@ async def stream(
     # Subscribed before the response starts: a client that has read the first comment has
     # missed nothing since (the CLI reads the log's last page after it, then goes live).
     feed = daemon.events.subscribe()
-    return StreamingResponse(live(daemon, feed, closing, wanted, heartbeat),
+    since = _event_id(last_event_id) if last_event_id is not None else after
+    missed = None if since is None else functools.partial(
+        daemon.events.after, since, visit_id=visit_id, kinds=kinds, device_id=device_id,
+        limit=MAX_REPLAY)
+    return StreamingResponse(live(daemon, feed, closing, wanted, heartbeat, missed),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -22,6 +22,7 @@ FILES = {
     "live.js": "text/javascript; charset=utf-8",
     "draw.js": "text/javascript; charset=utf-8",
     "preflight.js": "text/javascript; charset=utf-8",
+    "walkins.js": "text/javascript; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }

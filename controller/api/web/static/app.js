@@ -16,9 +16,11 @@ function refusalText(err) {
 function overlapText(body) {
   // P1's refusal in the page's words when the visit in the way is on today's list.
   const other = state.visits.find((v) => v.id === body.collides_with);
+  const free = body.next_free ? whenText(body.next_free) : "—";
+  if (!other && body.collides_with) return t("book.overlap.other", { free });
   if (!other) return body.reason || body.message || "";
   return t("book.overlap", { guest: other.salutation, from: hhmm(other.start), to: hhmm(other.end),
-    free: body.next_free ? hhmm(body.next_free) : "—" });
+    free });
 }
 
 async function press(button) {
@@ -37,10 +39,36 @@ async function press(button) {
         && window.confirm(t("pressed.confirm", { guest: guestOf(result.visit_id) }))) {
       result = await api("POST", `/triggers/${name}`, { visit_id: result.visit_id, confirm: true });
     }
-    if (result.accepted) toast(t("pressed.ok", { what: `${t(`trigger.${name}`)} ${result.message.split(": ").pop()}` }), "ok");
+    const what = `${t(`trigger.${name}`)} ${result.message.split(": ").pop()}`;
+    const undoable = ["arrival", "departure"].includes(name);
+    if (result.accepted) {
+      toast(t("pressed.ok", { what }), "ok", undoable
+        ? { label: t("undo.button"), run: () => undo(name, result.visit_id), ms: UNDO_MS } : null);
+    }
     else toast(t("pressed.no", { why: window.I18N.reason(result.message) }), "bad");
   } catch (err) {
     toast(t("pressed.no", { why: err.status === 409 ? err.body.reason || err.message : err.message }), "bad");
+  }
+  scheduleRefresh(0);
+}
+
+// Undo a press: ask the daemon what it means (what was already said cannot be unsaid),
+// confirm, then undo; a refusal says why.
+async function undo(name, visitId) {
+  try {
+    const asked = await api("POST", `/triggers/${name}/undo`, { visit_id: visitId });
+    if (!asked.needs_confirmation) {
+      toast(t("undo.no", { why: t(`undo.why.${asked.code}`) }), "bad");
+      return;
+    }
+    let question = t("undo.confirm", { what: t(`trigger.${name}`), back: t(`status.${asked.back_to}`) });
+    if (asked.said.length) question += `\n${t("undo.said", { said: asked.said.map((s) => `«${s}»`).join(" ") })}`;
+    if (!window.confirm(question)) return;
+    const done = await api("POST", `/triggers/${name}/undo`, { visit_id: visitId, confirm: true });
+    if (done.undone) toast(t("undo.done", { what: t(`trigger.${name}`), back: t(`status.${done.back_to}`) }), "ok");
+    else toast(t("undo.no", { why: t(`undo.why.${done.code}`) }), "bad");
+  } catch (err) {
+    toast(t("undo.no", { why: err.message }), "bad");
   }
   scheduleRefresh(0);
 }
@@ -100,6 +128,10 @@ function init() {
     event.preventDefault();
     book(bookingBody(event.target));
   });
+  initWalkIns();
+  // The first tap allows the page to beep on a failure later (browsers' autoplay rule).
+  document.addEventListener("pointerdown", () => { try { audio(); } catch (err) { /* none */ } },
+    { once: true, capture: true });
   for (const button of document.querySelectorAll("#buttons button")) {
     button.addEventListener("click", () => press(button));
   }

@@ -15,6 +15,7 @@ const STREAM_SILENCE_MS = 45000;
 // Reconnection waits: doubled after each failure, up to the last.
 const RECONNECT_MS = [1000, 2000, 4000, 8000, 15000];
 const TOAST_MS = 6000;
+const UNDO_MS = 30000; // a mistaken arrival or departure can be undone this long (the server's)
 const TOASTS_SHOWN = 3; // the newest; older ones give way rather than cover the buttons
 const SAID_SHOWN = 12;
 const LOOK_AHEAD_MS = 24 * 3600 * 1000; // the list: from today's midnight to a day ahead
@@ -26,7 +27,8 @@ const TRIGGER_WORDS = { arrival: "arrival", show_flat: "show-flat", departure: "
 const state = {
   me: null, status: null, visits: [], buttons: [], devices: [], plan: null, said: [],
   offline: {}, clockSkew: 0, tz: undefined, stream: null, retry: 0, lastBeat: 0,
-  refreshTimer: null, editing: null, lastBooking: null,
+  refreshTimer: null, editing: null, lastBooking: null, walkIns: null,
+  callbackRefusals: {}, lastEventId: null, audio: null, attentionAt: 0,
 };
 
 // --- talking to the daemon ------------------------------------------------------------------
@@ -82,6 +84,16 @@ function hhmm(iso, seconds) {
   return seconds ? `${p.hour}:${p.minute}:${p.second}` : `${p.hour}:${p.minute}`;
 }
 
+function dayTime(iso) {
+  const p = parts(Date.parse(iso));
+  return `${p.month}-${p.day} ${p.hour}:${p.minute}`;
+}
+
+// A time of today as 15:00, of another day as 12-08 15:00.
+function whenText(iso) {
+  return siteDate(Date.parse(iso)) === siteDate(serverNow()) ? hhmm(iso) : dayTime(iso);
+}
+
 function siteDate(ms) {
   const p = parts(ms);
   return `${p.year}-${p.month}-${p.day}`;
@@ -109,12 +121,19 @@ function el(tag, className, text) {
   return node;
 }
 
-function toast(message, kind) {
+// `action`: {label, run, ms}: a button in the toast (撤销), shown for `ms`.
+function toast(message, kind, action) {
   const box = $("#toasts");
   const node = el("div", `toast ${kind || ""}`, message);
+  if (action) {
+    const button = el("button", "toast-action", action.label);
+    button.type = "button";
+    button.onclick = () => { node.remove(); action.run(); };
+    node.append(button);
+  }
   box.append(node);
   while (box.children.length > TOASTS_SHOWN) box.firstChild.remove();
-  setTimeout(() => node.remove(), TOAST_MS);
+  setTimeout(() => node.remove(), action ? action.ms : TOAST_MS);
 }
 
 const onSite = (status) => ["arrived", "at_show_flat", "departing"].includes(status);

@@ -11,6 +11,7 @@ function render() {
   renderVisits();
   renderSaid();
   renderDevices();
+  renderCallbacks();
   tick();
 }
 
@@ -247,7 +248,9 @@ function renderDevices() {
     }
     right.append(el("div", "", line));
     if (device.failure) {
-      right.append(el("div", "failure", `${t("device.failed", { what: device.failure })} ${
+      // The staff's words (the device's name, what to do); the technical text as a fallback.
+      const words = window.I18N.lang === "en" ? device.failure_text_en : device.failure_text;
+      right.append(el("div", "failure", `${words || t("device.failed", { what: device.failure })} ${
         device.failed_since ? t("device.since", { at: hhmm(device.failed_since, true) }) : ""}`));
     }
     const described = describeState(device);

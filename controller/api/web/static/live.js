@@ -26,7 +26,10 @@ function closeStream() {
 function openStream() {
   closeStream();
   if (!state.me) return;
-  const stream = new EventSource("/events/stream");
+  // Reopened by the page itself (the browser's own retry sends Last-Event-ID): the events
+  // missed since the last one seen come first, then the live feed (docs/api.md).
+  const after = state.lastEventId ? `?after=${encodeURIComponent(state.lastEventId)}` : "";
+  const stream = new EventSource(`/events/stream${after}`);
   state.stream = stream;
   state.lastBeat = Date.now();
   stream.onopen = () => {
@@ -39,6 +42,7 @@ function openStream() {
   for (const kind of EVENT_KINDS) {
     stream.addEventListener(kind, (message) => {
       state.lastBeat = Date.now();
+      if (message.lastEventId) state.lastEventId = message.lastEventId;
       let event;
       try { event = JSON.parse(message.data); } catch (err) { return; }
       onEvent(event);
@@ -82,12 +86,71 @@ function onEvent(event) {
     const detail = event.detail || {};
     const what = t(`trigger.${TRIGGER_WORDS[detail.trigger] || detail.trigger}`);
     toast(t("ignored", { source: event.source || "", what, why: window.I18N.reason(detail.message) }));
-  } else if (event.kind === "alert" || event.kind === "failed") {
-    const detail = event.detail || {};
-    toast(t("alert", { what: `${event.device_id || ""} ${detail.message || detail.error || ""}`.trim() }), "bad");
+  } else if (event.kind === "alert"
+             || (event.kind === "failed" && !(event.detail || {}).problem)) {
+    // A device's failed command comes with its alert, in the staff's words: one toast.
+    toast(alertText(event), "bad");
+    if (event.kind === "alert") attention();
+  } else if (event.kind === "walk_in" && event.result === "recorded"
+             && (event.source || "").startsWith("button:")) {
+    toast(t("walkin.button.event", { source: event.source }));
   } else if (event.kind === "availability" && event.device_id) {
     state.offline[event.device_id] = event.at;
   }
+}
+
+function deviceName(id) {
+  const device = state.devices.find((d) => d.id === id);
+  return device ? device.name : id || "";
+}
+
+function alertText(event) {
+  const detail = event.detail || {};
+  const words = window.I18N.lang === "en" ? detail.text_en : detail.text;
+  if (words) return t("alert", { what: words });
+  const what = detail.message || detail.reason || detail.error || "";
+  return t("alert", { what: `${deviceName(event.device_id)} ${what}`.trim() });
+}
+
+// --- a new failure: a beep and a buzz, so that a phone in a pocket is noticed --------------
+
+const BEEP_HZ = 880;
+const BEEP_S = 0.35;
+const VIBRATE_MS = [200, 100, 200];
+const ATTENTION_EVERY_MS = 3000; // a burst of alerts makes one beep, not ten
+
+function audio() {
+  // Browsers let a page make sound only after a tap: the context is made (or resumed) on
+  // the first one, and used by every beep after.
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return null;
+  if (!state.audio) state.audio = new Context();
+  if (state.audio.state === "suspended") state.audio.resume().catch(() => {});
+  return state.audio;
+}
+
+function beep() {
+  const ctx = audio();
+  if (!ctx) return;
+  const osc = ctx.createOscillator();
+  const gain = ctx.createGain();
+  osc.type = "square";
+  osc.frequency.value = BEEP_HZ;
+  gain.gain.setValueAtTime(0.0001, ctx.currentTime);
+  gain.gain.exponentialRampToValueAtTime(0.25, ctx.currentTime + 0.02);
+  gain.gain.exponentialRampToValueAtTime(0.0001, ctx.currentTime + BEEP_S);
+  osc.connect(gain).connect(ctx.destination);
+  osc.start();
+  osc.stop(ctx.currentTime + BEEP_S + 0.05);
+}
+
+function attention() {
+  const now = Date.now();
+  if (now - (state.attentionAt || 0) < ATTENTION_EVERY_MS) return;
+  state.attentionAt = now;
+  try { beep(); } catch (err) { /* no sound on this browser */ }
+  // Where the phone allows it (not iOS Safari; Chrome after a first tap on the page).
+  if (typeof navigator.vibrate === "function") navigator.vibrate(VIBRATE_MS);
 }
 
 // --- reading the state --------------------------------------------------------------------------
@@ -109,14 +172,15 @@ async function refresh() {
     const today = siteDate(serverNow());
     const until = localInput(serverNow() + LOOK_AHEAD_MS);
     const query = `since=${today}T00:00&until=${until}&limit=500`;
-    const [visits, buttons, devices, said, availability] = await Promise.all([
+    const [visits, buttons, devices, said, availability, walkIns] = await Promise.all([
       api("GET", `/visits?${query}`),
       api("GET", "/triggers"),
       api("GET", "/devices"),
       api("GET", "/events?kind=announcement&limit=" + SAID_SHOWN),
       api("GET", "/events?kind=availability&limit=200"),
+      api("GET", "/walk-ins?status=waiting&limit=50"),
     ]);
-    Object.assign(state, { visits: visits.visits, buttons, devices,
+    Object.assign(state, { visits: visits.visits, buttons, devices, walkIns,
                            said: said.events.filter((e) => e.result === "played") });
     state.offline = {};
     for (const event of [...availability.events].reverse()) {
