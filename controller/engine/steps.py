@@ -64,7 +64,7 @@ class Steps:
             elif key == "no-show":
                 await self._no_show(visit)
             elif key.startswith("hold:"):
-                await self._begin_hold(visit, key)
+                await self._begin_hold(visit, key, due)
             else:
                 await self.run_cue(visit_id, key, pressed=pressed, due=due)
         except Exception:  # a step must never take the scheduler down
@@ -109,20 +109,23 @@ class Steps:
         # (spoken, they take seconds each and queue on the intercom).
         self._enter(visit_id)
         try:
-            visit, ok = await self._cue_actions(visit_id, cue, force=force)
+            visit, ok = await self._cue_actions(visit_id, cue, force=force, due=due)
         finally:
             self._leave(visit_id)
         if not pressed and not cue.actions:
             self.ledger.commit()  # nothing saved the claim yet: before anything is said
         await self._cue_words(visit, cue, ok, speak=speak)
 
-    async def _cue_actions(self, visit_id: str, cue: Cue, *, force: bool) -> tuple[Visit, bool]:
+    async def _cue_actions(self, visit_id: str, cue: Cue, *, force: bool,
+                           due: datetime | None) -> tuple[Visit, bool]:
         visit = self.book.get(visit_id)
         if visit.status is S.BOOKED:  # committed with the cue's claim
             visit = self.book.set_status(visit_id, S.PREPARING, defer=True)
         self.current.id = self.current.id or visit_id
+        # "due": the reports' lateness per step (controller/reports) reads it here.
         self.events.append_soon("cue", visit_id=visit_id, detail={
-            "cue": cue.id, "description": cue.description, "forced": force}, result="started")
+            "cue": cue.id, "description": cue.description, "forced": force, "due": due},
+            result="started")
         ok = True
         for action in cue.actions:
             results = await self.executor.apply(
@@ -157,7 +160,7 @@ class Steps:
             "message": "nobody arrived by the booked end"}, result="ok")
         await self.restore(visit.id, why="no-show")
 
-    async def _begin_hold(self, visit: Visit, key: str) -> None:
+    async def _begin_hold(self, visit: Visit, key: str, due: datetime | None) -> None:
         if not self.ledger.claim(visit.id, key):
             return
         if "restore" in self.ledger.done(visit.id):
@@ -166,6 +169,9 @@ class Steps:
         self._enter(visit.id)
         try:
             hold = next(h for h in self.scene.holds if f"hold:{h.id}" == key)
+            # Its due time, for the reports (its result is the ledger's).
+            self.events.append_soon("cue", visit_id=visit.id, detail={
+                "cue": key, "description": hold.description, "due": due}, result="started")
             results = await self.executor.apply(
                 self.hold_layer(visit.id), self.layer_priority, hold.target,
                 hold.state.as_state(), hold=True, visit_id=visit.id, step=key)
