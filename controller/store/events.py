@@ -56,6 +56,8 @@ EVENT_KINDS = frozenset(
         "availability",
         "alert",
         "garbage",
+        "preflight",  # device checks before a visit (controller/engine/preflight.py)
+        "walk_in",  # a customer without a booking (P1)
     }
 )
 _TABLE = cast(Table, EventRow.__table__)

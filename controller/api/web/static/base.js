@@ -19,7 +19,8 @@ const TOASTS_SHOWN = 3; // the newest; older ones give way rather than cover the
 const SAID_SHOWN = 12;
 const LOOK_AHEAD_MS = 24 * 3600 * 1000; // the list: from today's midnight to a day ahead
 const EVENT_KINDS = ["trigger", "cue", "command", "confirmed", "retry", "failed",
-  "hold_reasserted", "announcement", "restore", "visit", "availability", "alert", "garbage"];
+  "hold_reasserted", "announcement", "restore", "visit", "availability", "alert", "garbage",
+  "preflight", "walk_in"];
 const TRIGGER_WORDS = { arrival: "arrival", show_flat: "show-flat", departure: "departure" };
 
 const state = {
