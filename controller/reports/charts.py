@@ -62,7 +62,7 @@ def lateness_chart(report: MonthReport, t: Callable[[str], str]) -> str | None:
         ax.barh(names, [s.mean_late_s for s in steps], color=BAR, label=t("mean_late"))
         ax.invert_yaxis()
         ax.set_title(t("lateness_chart"))
-        ax.legend()
+        figure.legend(loc="outside lower center", ncols=4)
 
     return _svg(draw)
 
@@ -82,7 +82,7 @@ def failures_chart(report: MonthReport, t: Callable[[str], str]) -> str | None:
         ax.invert_yaxis()
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(t("failures_chart"))
-        ax.legend()
+        figure.legend(loc="outside lower center", ncols=4)
 
     return _svg(draw)
 
@@ -100,6 +100,6 @@ def weekly_chart(report: MonthReport, t: Callable[[str], str]) -> str:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(t("weekly"))
         ax.set_xlabel(t("week_of"))
-        ax.legend(ncols=4)
+        figure.legend(loc="outside lower center", ncols=4)
 
     return _svg(draw)

@@ -58,6 +58,7 @@ class AnnouncementLine:
     result: str  # played, failed, expired, or queued (never heard of again)
     reason: str = ""
     visit_id: str | None = None
+    run_until: datetime | None = None  # expired: its cue was worth running until then
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,12 +178,12 @@ def announcement_lines(events: Iterable[EventRecord]) -> list[AnnouncementLine]:
         key = (event.visit_id, _text(d, "id") or _text(d, "text"))
         line = found.setdefault(key, {"text": _text(d, "text"), "step": _text(d, "step"),
                                       "queued": None, "ended": None, "result": "queued",
-                                      "reason": ""})
+                                      "reason": "", "run_until": None})
         if event.result == "queued":
             line["queued"] = line["queued"] or event.at
         elif event.result in ANNOUNCEMENT_ENDS:
-            line.update(ended=event.at, result=event.result, reason=_text(d, "reason") or (
-                f"run_until {d['run_until']}" if d.get("run_until") else ""))
+            line.update(ended=event.at, result=event.result, reason=_text(d, "reason"),
+                        run_until=_iso(d.get("run_until")))
     return [AnnouncementLine(key=k[1], visit_id=k[0], **v) for k, v in found.items()]
 
 

@@ -48,6 +48,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "queued": ("排队", "Queued"),
     "played_at": ("播出", "Ended"),
     "reason": ("原因", "Reason"),
+    "run_until": ("有效至", "worth saying until"),
     "at": ("时间", "At"),
     "trigger": ("触发", "Trigger"),
     "who": ("操作者", "Who"),
