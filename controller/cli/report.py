@@ -20,7 +20,6 @@ from controller.cli.loading import EXIT_FAILED, ConfigOption, exit_on_bad_input,
 from controller.config.site import SiteConfig
 from controller.errors import BadInput
 from controller.reports.files import Written
-from controller.reports.make import write_month_report, write_visit_report
 from controller.reports.period import parse_month
 from controller.store.database import Database, open_database
 
@@ -72,6 +71,10 @@ def visit(
 ) -> None:
     """One visit: every cue and hold with its due time, when it was done and how late, every
     announcement, every press and who made it, walk-ins during it, the preflight."""
+    # Here, not at the top: matplotlib and Jinja2 take a second to import, and only a
+    # report needs them, not every vipctl command.
+    from controller.reports.make import write_visit_report
+
     _run(config, out, lambda db, site, folder: write_visit_report(
         db, visit_id, folder=folder, tz=site.site.tz, site_name=site.site.name, lang=lang))
 
@@ -87,6 +90,8 @@ def month(
 ) -> None:
     """One month: visits by outcome, on-time rate per step, confirmation rate, devices by
     failures, failed announcements, callbacks waiting, with charts."""
+    from controller.reports.make import write_month_report
+
     with exit_on_bad_input():
         period = parse_month(which)
     _run(config, out, lambda db, site, folder: write_month_report(
