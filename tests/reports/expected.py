@@ -3,6 +3,7 @@ shares nothing with controller/reports: what the report must say."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,19 +21,18 @@ def _aware(value: Any) -> datetime:
 
 def expected_figures(url: str, site_id: str, since: datetime, until: datetime,
                      ) -> dict[str, Any]:
-    import json
-
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            visits = [dict(r._mapping) for r in conn.execute(text(
-                "SELECT id, status, start_at FROM visits WHERE site_id = :s"), {"s": site_id})]
-            events = [dict(r._mapping) for r in conn.execute(text(
+            visits = [dict(r) for r in conn.execute(text(
+                "SELECT id, status, start_at FROM visits WHERE site_id = :s"),
+                {"s": site_id}).mappings()]
+            events = [dict(r) for r in conn.execute(text(
                 "SELECT at, kind, visit_id, device_id, result, detail FROM events "
-                "WHERE site_id = :s ORDER BY id"), {"s": site_id})]
-            steps = [dict(r._mapping) for r in conn.execute(text(
+                "WHERE site_id = :s ORDER BY id"), {"s": site_id}).mappings()]
+            steps = [dict(r) for r in conn.execute(text(
                 "SELECT visit_id, key, result FROM executed_steps WHERE site_id = :s"),
-                {"s": site_id})]
+                {"s": site_id}).mappings()]
     finally:
         engine.dispose()
     for e in events:
