@@ -36,9 +36,13 @@ def _percent(rate: float | None) -> str:
 
 def _helpers(lang: str, tz: ZoneInfo, now: datetime) -> dict[str, object]:
     def when(value: datetime | None) -> str:
-        return "—" if value is None else f"{value.astimezone(tz):%Y-%m-%d %H:%M:%S}"
+        return "—" if value is None else f"{value.astimezone(tz):%m-%d %H:%M:%S}"
 
-    return {"t": words(lang), "lang": lang, "when": when, "late": _late, "percent": _percent,
+    def day(value: datetime) -> str:
+        return f"{value.astimezone(tz):%Y-%m-%d %H:%M}"
+
+    return {"t": words(lang), "lang": lang, "when": when, "day": day, "late": _late,
+            "percent": _percent,
             "generated": f"{now.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}"}
 
 

@@ -70,6 +70,11 @@ _WORDS: dict[str, tuple[str, str]] = {
     "confirmed_of": ("条指令经设备确认,共", "commands confirmed by the device, of"),
     # values
     "done_status": ("已完成", "done"),
+    "booked": ("已预约", "booked"),
+    "preparing": ("准备中", "preparing"),
+    "arrived": ("已到访", "arrived"),
+    "at_show_flat": ("参观样板房", "at the show flat"),
+    "departing": ("离场中", "leaving"),
     "no_show": ("未到访", "no-show"),
     "cancelled": ("已取消", "cancelled"),
     "open": ("未结束", "not over"),
