@@ -249,7 +249,7 @@ class ReportSettings(_Section):
     @field_validator("folder")
     @classmethod
     def _relative_to_site(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        return None if value is None or value.is_absolute() else _base_dir(info) / value
+        return value if value is None or value.is_absolute() else _base_dir(info) / value
 
 
 class SiteConfig(_Section):
