@@ -23,6 +23,7 @@ from controller.api.limits import Gate, LimitMiddleware
 from controller.api.models import Health
 from controller.api.routes import auth as auth_routes
 from controller.api.routes import metrics as api_metrics
+from controller.api.routes import reports as api_reports
 from controller.api.routes import say as api_say
 from controller.api.routes import site as api_site
 from controller.api.routes import undo as api_undo
@@ -88,6 +89,7 @@ def make_app(daemon: Daemon, *, heartbeat: float = HEARTBEAT_S,
     app.include_router(api_walk_ins.router)  # P1: customers without a booking
     app.include_router(api_undo.router)  # a mistaken press taken back within 30 s
     app.include_router(api_metrics.router)  # GET /metrics: Prometheus
+    app.include_router(api_reports.router)  # GET /reports: controller/reports
     app.include_router(buttons.router)
     app.include_router(auth_routes.router)
     app.include_router(web.router)

@@ -20,6 +20,7 @@ from controller.cli.db import db_app
 from controller.cli.hq import register as register_hq_command
 from controller.cli.loading import EXIT_BAD_CONFIG
 from controller.cli.preflight import register as register_preflight_command
+from controller.cli.report import report_app
 from controller.cli.run import register as register_running_commands
 from controller.cli.say import register as register_say_command
 from controller.cli.service import service_app
@@ -69,6 +70,7 @@ register_bridge_command(app)  # bridge-config: the Mosquitto bridge to head offi
 register_backup_commands(app)  # backup, restore: controller/cli/backup.py
 app.add_typer(db_app, name="db")  # db upgrade, db rename-site: controller/cli/db.py
 app.add_typer(service_app, name="service")  # service install: the systemd unit
+app.add_typer(report_app, name="report")  # report visit, report month: controller/reports
 
 
 def main() -> None:

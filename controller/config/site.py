@@ -240,6 +240,18 @@ class LinkSettings(_Section):
     enabled: StrictBool = True
 
 
+class ReportSettings(_Section):
+    # Where `vipctl report` writes and the API serves the reports (controller/reports).
+    # Relative: to the site file's folder. Unset: `reports` beside an SQLite file, else in
+    # the service's state folder or the site file's folder.
+    folder: Path | None = None
+
+    @field_validator("folder")
+    @classmethod
+    def _relative_to_site(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return value if value is None or value.is_absolute() else _base_dir(info) / value
+
+
 class SiteConfig(_Section):
     site: SiteInfo
     mqtt: MqttSettings
@@ -252,6 +264,22 @@ class SiteConfig(_Section):
     # Serial ports the `serial:` devices name (devices/serial_site.py).
     serial_ports: dict[Id, SerialPortConfig] = Field(default_factory=dict)
     link: LinkSettings = LinkSettings()  # the link to head office
+    reports: ReportSettings = Field(default_factory=ReportSettings, validate_default=True)
+
+    @field_validator("reports")
+    @classmethod
+    def _reports_folder(cls, value: ReportSettings, info: ValidationInfo) -> ReportSettings:
+        """The daemon and the CLI agree on one folder: fill in the default here."""
+        if value.folder is not None:
+            return value
+        database = info.data.get("database")
+        url = make_url(database.url) if isinstance(database, DatabaseSettings) else None
+        if url is not None and url.get_backend_name() == "sqlite" and url.database \
+                and Path(url.database).is_absolute():
+            return value.model_copy(update={"folder": Path(url.database).parent / "reports"})
+        state_dir = (info.context or {}).get("state_dir")
+        base = Path(state_dir) if state_dir else _base_dir(info)
+        return value.model_copy(update={"folder": base / "reports"})
 
     @model_validator(mode="wrap")
     @classmethod

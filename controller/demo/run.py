@@ -28,7 +28,7 @@ from controller.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiError, serve_ap
 from controller.auth.credentials import TOKEN_ENV, AuthError, hash_password, new_token
 from controller.auth.settings import AuthSettings
 from controller.config.overrides import with_broker, with_database
-from controller.config.site import SiteConfig
+from controller.config.site import ReportSettings, SiteConfig
 from controller.daemon import Daemon
 from controller.demo import media as demo_media
 from controller.demo import serial as demo_serial
@@ -49,6 +49,8 @@ LEAD_MARGIN_S = 3.0
 STRAY_WAIT_S = 1.0
 # The exit status after Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
+# Where the demo writes its visit's report (the demo's own folder goes when it ends).
+REPORTS = Path(tempfile.gettempdir()) / "vipctl-demo-reports"
 # The page's login during the demo; the password is new every run.
 DEMO_USER = "demo"
 PASSWORD_LETTERS = "abcdefghjkmnpqrstuvwxyz23456789"  # nothing to mistake for another
@@ -113,6 +115,8 @@ async def run_demo(site: SiteConfig, scene: Scene, options: DemoOptions, console
         console.print(f"simulators: {len(sims.devices)} devices of {site.site.name} "
                       f"({', '.join(sims.devices)})", soft_wrap=True)
 
+        # The visit's report outlives the demo's folder (the API serves it meanwhile).
+        site = site.model_copy(update={"reports": ReportSettings(folder=REPORTS)})
         daemon = Daemon(site, scene, speed=options.speed)
         timeline = Timeline(console, tz=daemon.tz, speed=options.speed, began=daemon.clock())
         feed = daemon.events.subscribe(maxsize=10_000)

@@ -6,6 +6,7 @@ restore and a summary of what was done and said."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -14,6 +15,7 @@ from controller.config.site import SiteConfig
 from controller.daemon import Daemon, teardown_of
 from controller.demo import media as demo_media
 from controller.demo.timeline import Timeline, compare_states, summarize
+from controller.reports.make import write_visit_report
 from controller.store.requests import VisitRequest
 from devices.capabilities import attributes_of
 from simulators.base import SimulatedDevice
@@ -125,6 +127,7 @@ async def play_visit(daemon: Daemon, sims: SiteSimulators, timeline: Timeline, *
     if real_media:
         for line in demo_media.report(daemon):
             timeline.console.print(f"  {line}", soft_wrap=True)
+    write_report(daemon, visit.id, timeline)
     return ok and status.value == "done"
 
 
@@ -138,6 +141,22 @@ async def _call_back(daemon: Daemon, timeline: Timeline) -> None:
         timeline.note(daemon.clock(), f"the 客户管家 calls {walk_in.salutation} back and "
                       "books the viewing in one tap")
         await daemon.walk_ins.book_callback(walk_in.id, source="demo")
+
+
+def write_report(daemon: Daemon, visit_id: str, timeline: Timeline) -> None:
+    """The visit's report (controller/reports), as `vipctl report visit` writes it. On the
+    loop, at the very end: nothing is left for the daemon to do meanwhile."""
+    began = time.monotonic()
+    folder = daemon.site.reports.folder
+    assert folder is not None  # filled in when the site file is loaded
+    written = write_visit_report(daemon.db, visit_id, folder=folder, tz=daemon.tz,
+                                 site_name=daemon.site.site.name)
+    took = time.monotonic() - began
+    timeline.console.print(f"report of the visit ({took:.1f} s): {written.html}", soft_wrap=True)
+    if written.pdf is not None:
+        timeline.console.print(f"  PDF: {written.pdf}", soft_wrap=True)
+    else:
+        timeline.console.print(f"  {written.pdf_problem}", soft_wrap=True)
 
 
 def _sim(sims: SiteSimulators, device_id: str, kind: type[S]) -> S:

@@ -79,7 +79,7 @@ class Steps:
             elif key == PREFLIGHT:
                 await self._preflight(visit)
             elif key.startswith("hold:"):
-                await self._begin_hold(visit, key)
+                await self._begin_hold(visit, key, due)
             else:
                 await self.run_cue(visit_id, key, pressed=pressed, due=due)
         except Exception:  # a step must never take the scheduler down
@@ -131,7 +131,8 @@ class Steps:
         # (spoken, they take seconds each and queue on the intercom).
         self._enter(visit_id)
         try:
-            visit, ok = await self._cue_actions(visit_id, cue, force=force, judged=judged)
+            visit, ok = await self._cue_actions(visit_id, cue, force=force, judged=judged,
+                                                due=due)
         finally:
             self._leave(visit_id)
         if not pressed and not cue.actions:
@@ -139,12 +140,15 @@ class Steps:
         await self._cue_words(visit, cue, ok, speak=speak)
 
     async def _cue_actions(self, visit_id: str, cue: Cue, *, force: bool,
-                           judged: Verdict | None = None) -> tuple[Visit, bool]:
+                           judged: Verdict | None = None,
+                           due: datetime | None = None) -> tuple[Visit, bool]:
         visit = self.book.get(visit_id)
         if visit.status is S.BOOKED:  # committed with the cue's claim
             visit = self.book.set_status(visit_id, S.PREPARING, defer=True)
         self.current.id = self.current.id or visit_id
-        detail: dict[str, Any] = {"cue": cue.id, "description": cue.description, "forced": force}
+        # "due": the reports' lateness per step (controller/reports) reads it here.
+        detail: dict[str, Any] = {"cue": cue.id, "description": cue.description, "forced": force,
+                                  "due": due}
         if judged is not None:  # what its condition saw; a missing sensor is said here too
             detail.update(judged.detail(cue))
         self.events.append_soon("cue", visit_id=visit_id, detail=detail, result="started")
@@ -191,7 +195,7 @@ class Steps:
         report = await self.preflight.run(visit.id, source="schedule")
         self.ledger.mark(visit.id, PREFLIGHT, "failed" if report.problems else "ok")
 
-    async def _begin_hold(self, visit: Visit, key: str) -> None:
+    async def _begin_hold(self, visit: Visit, key: str, due: datetime | None) -> None:
         if not self.ledger.claim(visit.id, key):
             return
         if "restore" in self.ledger.done(visit.id):
@@ -200,6 +204,9 @@ class Steps:
         self._enter(visit.id)
         try:
             hold = next(h for h in self.scene.holds if f"hold:{h.id}" == key)
+            # Its due time, for the reports (its result is the ledger's).
+            self.events.append_soon("cue", visit_id=visit.id, detail={
+                "cue": key, "description": hold.description, "due": due}, result="started")
             results = await self.executor.apply(
                 self.hold_layer(visit.id), self.layer_priority, hold.target,
                 hold.state.as_state(), hold=True, visit_id=visit.id, step=key)

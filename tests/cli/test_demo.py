@@ -86,6 +86,12 @@ def test_demo_runs_a_whole_visit_on_the_embedded_broker() -> None:
     assert "spotlights: never commanded" in summary
     assert "failures: none" in summary
     assert "nothing left running" in out
+    # It ends by writing the visit's report, and says where (controller/demo/script.py).
+    report = re.search(r"report of the visit \(([\d.]+) s\): (\S+\.html)", out)
+    assert report is not None, out
+    html = Path(report[2]).read_text(encoding="utf-8")
+    assert "VIP接待报告 · 王先生" in html and "王先生已到访" in html
+    assert Path(report[2]).with_suffix(".pdf").read_bytes().startswith(b"%PDF-")
 
     # The embedded broker is gone with the process.
     port = int(re.search(r"embedded \(amqtt, MQTT 3\.1\.1\) on mqtt://127\.0\.0\.1:(\d+)",
