@@ -240,6 +240,13 @@ class LinkSettings(_Section):
     enabled: StrictBool = True
 
 
+class HomeAssistantSettings(_Section):
+    # Home Assistant's MQTT discovery (controller/homeassistant): vipctl as one device, its
+    # buttons, sensors and announcement events. Off, vipctl removes the configs it left.
+    discovery: StrictBool = False
+    prefix: TopicPart = "homeassistant"  # Home Assistant's discovery prefix (its default)
+
+
 class SiteConfig(_Section):
     site: SiteInfo
     mqtt: MqttSettings
@@ -252,6 +259,8 @@ class SiteConfig(_Section):
     # Serial ports the `serial:` devices name (devices/serial_site.py).
     serial_ports: dict[Id, SerialPortConfig] = Field(default_factory=dict)
     link: LinkSettings = LinkSettings()  # the link to head office
+    # None (no section): vipctl leaves Home Assistant's topics alone.
+    homeassistant: HomeAssistantSettings | None = None
 
     @model_validator(mode="wrap")
     @classmethod
