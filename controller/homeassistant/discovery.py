@@ -130,25 +130,34 @@ def configs(site: HaSite) -> dict[str, dict[str, Any]]:
     """Every entity's config, by its discovery topic."""
     out: dict[str, dict[str, Any]] = {}
 
-    def add(component: str, object_id: str, name: str, **fields: Any) -> None:
-        out[site.config_topic(component, object_id)] = {**_common(site, object_id, name),
-                                                        **fields}
+    def add(component: str, object_id: str, name: str, **fields: Any) -> dict[str, Any]:
+        config = out[site.config_topic(component, object_id)] = {
+            **_common(site, object_id, name), **fields}
+        return config
 
     for trigger, (name, icon) in BUTTONS.items():
         add("button", trigger, name, command_topic=site.press_topic(trigger),
             payload_press=PRESS, retain=False, icon=icon)
+    # Between visits the guest is "" (HA 2024.3 shows a text sensor's "None" as the word).
     add("sensor", "guest", "Current guest", icon="mdi:account-star",
         json_attributes_topic=site.state_topic,
         json_attributes_template="{{ value_json.visit | tojson }}",
-        **_reads_state(site, "guest"))
+        state_topic=site.state_topic, value_template="{{ value_json.guest or '' }}")
     # No device_class "enum" with its options: Home Assistant's MQTT sensor takes options
     # only from 2024.4 on (2024.3's schema drops them).
     add("sensor", "status", "Visit status", icon="mdi:account-clock",
         **_reads_state(site, "status"))
-    add("sensor", "next_start", "Next visit", device_class="timestamp",
-        json_attributes_topic=site.state_topic,
-        json_attributes_template="{{ value_json.next | tojson }}",
-        **_reads_state(site, "next_start"))
+    # A timestamp sensor takes no "None" (HA logs it as invalid, every time): with no visit
+    # booked it is unavailable instead, by a second availability on the state.
+    next_start = add("sensor", "next_start", "Next visit", device_class="timestamp",
+                     json_attributes_topic=site.state_topic,
+                     json_attributes_template="{{ value_json.next | tojson }}",
+                     **_reads_state(site, "next_start"))
+    next_start["availability_mode"] = "all"
+    next_start["availability"] = [*next_start["availability"], {
+        "topic": site.state_topic, "payload_available": "online",
+        "payload_not_available": "offline",
+        "value_template": "{{ 'online' if value_json.next_start else 'offline' }}"}]
     add("sensor", "minutes_to_next", "Minutes to next visit", device_class="duration",
         unit_of_measurement="min", **_reads_state(site, "minutes_to_next"))
     add("sensor", "device_problems", "Devices in trouble", icon="mdi:alert-circle",

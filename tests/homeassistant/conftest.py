@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,13 +22,13 @@ SKIP = os.environ.get("VIPCTL_SKIP_HA") == "1"
 
 
 @pytest.fixture(scope="session")
-def ha_python() -> Iterator[Path]:
+def ha_python() -> Path:
     """Home Assistant 2024.3's interpreter; scripts/ha-venv installs it if missing (once,
     about two minutes; scripts/test has done it before the tests)."""
     if SKIP:
         pytest.skip("VIPCTL_SKIP_HA=1: no Home Assistant")
     subprocess.run([ROOT / "scripts" / "ha-venv"], check=True)
-    yield HA_PYTHON
+    return HA_PYTHON
 
 
 def ha_schema_check(ha_python: Path, prefix: str, configs: dict[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,8 @@ import importlib
 import json
 import sys
 
-from homeassistant.const import __version__
 from homeassistant.components.mqtt import discovery
+from homeassistant.const import __version__
 
 
 def check(topic: str, config: dict, prefix: str) -> tuple[str | None, list[str]]:
