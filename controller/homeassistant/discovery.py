@@ -172,18 +172,17 @@ def configs(site: HaSite) -> dict[str, dict[str, Any]]:
 
 
 def state(summary: Summary, now: datetime) -> dict[str, Any]:
-    """The one state object every sensor reads (JSON null reads as "unknown" in HA)."""
+    """The one state object every sensor reads (each through its value_template)."""
     current = summary.current
     coming = summary.next[0] if summary.next else None
     minutes = None
     if coming is not None:
         minutes = max(0, math.floor((coming.start - now).total_seconds() / 60))
-    devices: dict[str, str] = {}
+    devices: dict[str, list[str]] = {}  # a device both offline and failed is one device
     for problem in summary.devices_in_trouble:
-        said = problem.problem if problem.message is None else f"{problem.problem}: " \
-            f"{problem.message}"
-        devices[problem.device_id] = "; ".join(filter(None, [devices.get(problem.device_id),
-                                                             said]))
+        said = problem.problem if problem.message is None else \
+            f"{problem.problem}: {problem.message}"
+        devices.setdefault(problem.device_id, []).append(said)
     return {
         "guest": None if current is None else current.salutation,
         "status": IDLE if current is None else current.status.value,
@@ -195,7 +194,7 @@ def state(summary: Summary, now: datetime) -> dict[str, Any]:
         "next": {} if coming is None else {"id": coming.id, "guest": coming.salutation},
         "minutes_to_next": minutes,
         "device_problems": len(devices),
-        "devices": devices,
+        "devices": {device: "; ".join(said) for device, said in devices.items()},
     }
 
 

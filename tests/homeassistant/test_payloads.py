@@ -17,6 +17,7 @@ from scenes.loader import load_scene
 from tests.broker import Mosquitto
 from tests.homeassistant.conftest import ha_schema_check, ha_site_extra
 from tests.scenario.rig import site_file
+from tests.sitefiles import HEAD, LIGHT, problems, write
 
 NOW = datetime(2026, 5, 1, 14, 0, tzinfo=UTC)
 
@@ -104,3 +105,17 @@ def test_only_the_buttons_topics_are_presses() -> None:
     assert site.trigger_of("p/vipctl/s/ha/press/cancel") is None
     assert site.trigger_of("vipctl/s/ha/press/arrival") is None
     assert site.trigger_of("p/vipctl/other/ha/press/arrival") is None
+
+
+def test_the_site_files_homeassistant_section(tmp_path: Path) -> None:
+    assert load_site(write(tmp_path, HEAD + LIGHT)).homeassistant is None
+    on = load_site(write(tmp_path, HEAD + LIGHT + "homeassistant: {discovery: true}\n"))
+    assert on.homeassistant is not None
+    assert (on.homeassistant.discovery, on.homeassistant.prefix) == (True, "homeassistant")
+    bad = write(tmp_path, HEAD + LIGHT + 'homeassistant:\n  discovery: "on"\n  prefix: ha/+\n'
+                "  node: x\n")
+    found = [p.removeprefix(f"{bad}:") for p in problems(bad)]
+    assert len(found) == 3
+    assert found[0].startswith("11: homeassistant.discovery: Input should be a valid boolean")
+    assert found[1].startswith("12: homeassistant.prefix:") and "+" in found[1]
+    assert found[2].startswith("13: homeassistant.node:")

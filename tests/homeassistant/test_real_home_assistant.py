@@ -1,7 +1,7 @@
 """vipctl in a real Home Assistant (Core 2024.3.3, headless, its MQTT integration on the
 test's Mosquitto): the entities exist and show vipctl's state, and pressing HA's button
 (its REST `button/press` service, as a tap in its UI does) makes the intercom simulator
-speak. About 25 s; VIPCTL_SKIP_HA=1 skips it (README, "Home Assistant").
+speak. About 20 s; VIPCTL_SKIP_HA=1 skips it (README, "Home Assistant").
 
 VIPCTL_HA_SCREENSHOT=docs/homeassistant-device.png also saves HA's device page, signed in
 as the onboarded owner (Debian's chromium through Playwright; the README's picture).
