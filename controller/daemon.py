@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
+from importlib import metadata
 from typing import Any
 
 from common.tasks import TaskSet
@@ -24,7 +25,11 @@ from controller.engine.metrics import Metrics, MetricsExporter
 from controller.engine.preflight import Preflight
 from controller.engine.undo import PressUndo
 from controller.engine.walk_ins import WalkIns
+from controller.homeassistant.discovery import HaSite
+from controller.homeassistant.service import HomeAssistant
 from controller.link.service import Link
+from controller.link.summary import build_summary
+from controller.link.wire import Summary
 from controller.store.book import VisitBook
 from controller.store.database import Database, open_database
 from controller.store.events import EventLog
@@ -34,6 +39,7 @@ from controller.store.sqlite_lock import SqliteLock
 from controller.store.walk_ins import WalkInBook
 from devices.device import DeviceEvent
 from devices.local.site import LocalSite
+from devices.model import prefixed
 from devices.registry import DeviceRegistry
 from devices.serial_site import SerialSite
 from devices.transports.mqtt import MqttSettings, MqttTransport
@@ -59,6 +65,13 @@ def mqtt_settings(site: SiteConfig) -> MqttSettings:
         client_id=m.client_id, keepalive=m.keepalive, topic_prefix=m.topic_prefix,
         status_topic=m.status_topic,
     )
+
+
+def _version() -> str:
+    try:
+        return metadata.version("vipctl")
+    except metadata.PackageNotFoundError:  # run from a source tree that was not installed
+        return "0"
 
 
 def teardown_of(scene: Scene) -> timedelta:
@@ -141,6 +154,11 @@ class Daemon:
             self.link = Link(settings=mqtt_settings(site), name=site.site.name, db=self.db,
                              events=self.events, book=self.book, engine=self.engine,
                              registry=self.registry, tz=self.tz, clock=self.clock)
+        # Home Assistant's discovery (controller/homeassistant), on a connection of its own;
+        # started like the link, never by a standby.
+        self.homeassistant: HomeAssistant | None = None
+        if site.homeassistant is not None:
+            self.homeassistant = self._homeassistant(site, scene)
         self._tasks = TaskSet("daemon", logger=log)
         self._started = False
         # A standby's view of the site (controller/standby.py): the API reads, never writes.
@@ -165,6 +183,8 @@ class Daemon:
         await self.engine.start()
         if self.link is not None and not self.read_only:
             await self.link.start()
+        if self.homeassistant is not None and not self.read_only:
+            await self.homeassistant.start()
         log.info("vipctl running for %s (%d devices, speed x%g)",
                  self.site.site.name, len(self.registry.devices), self.speed)
 
@@ -177,6 +197,8 @@ class Daemon:
             return
         self._started = False
         await self._tasks.stop()
+        if self.homeassistant is not None:
+            await self.homeassistant.stop()
         if self.link is not None:
             await self.link.stop()
         await self.engine.stop()
@@ -206,6 +228,23 @@ class Daemon:
         """Run `coro` in the background until it ends or the daemon stops (an announcement
         the API does not wait for)."""
         self._tasks.spawn(coro, name)
+
+    def _homeassistant(self, site: SiteConfig, scene: Scene) -> HomeAssistant:
+        assert site.homeassistant is not None
+        settings = mqtt_settings(site)
+        speaking = tuple(c.id for c in scene.cues if c.announce is not None or c.remind)
+        ha = HaSite(site_id=site.site.id, name=site.site.name, prefix=site.homeassistant.prefix,
+                    status_topic=prefixed(site.mqtt.topic_prefix, site.mqtt.status_topic),
+                    topic_prefix=site.mqtt.topic_prefix, version=_version(),
+                    announcement_types=speaking)
+
+        def summary() -> Summary:
+            return build_summary(site_id=site.site.id, name=site.site.name, book=self.book,
+                                 devices=self.registry.devices.values(), now=self.clock())
+
+        return HomeAssistant(settings=settings, site=ha, discovery=site.homeassistant.discovery,
+                             summary=summary, events=self.events, clock=self.clock,
+                             press=lambda trigger, source: self.press(trigger, source=source))
 
     # --- buttons ---------------------------------------------------------------------------
 

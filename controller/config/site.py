@@ -252,6 +252,13 @@ class ReportSettings(_Section):
         return value if value is None or value.is_absolute() else _base_dir(info) / value
 
 
+class HomeAssistantSettings(_Section):
+    # Home Assistant's MQTT discovery (controller/homeassistant): vipctl as one device, its
+    # buttons, sensors and announcement events. Off, vipctl removes the configs it left.
+    discovery: StrictBool = False
+    prefix: TopicPart = "homeassistant"  # Home Assistant's discovery prefix (its default)
+
+
 class SiteConfig(_Section):
     site: SiteInfo
     mqtt: MqttSettings
@@ -265,6 +272,8 @@ class SiteConfig(_Section):
     serial_ports: dict[Id, SerialPortConfig] = Field(default_factory=dict)
     link: LinkSettings = LinkSettings()  # the link to head office
     reports: ReportSettings = Field(default_factory=ReportSettings, validate_default=True)
+    # None (no section): vipctl leaves Home Assistant's topics alone.
+    homeassistant: HomeAssistantSettings | None = None
 
     @field_validator("reports")
     @classmethod
