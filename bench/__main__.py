@@ -1,6 +1,6 @@
 """`python -m bench`: every measurement against a mosquitto of its own; a table and JSON.
 
-    python -m bench                  # the whole run, as issue 7 asks (about four minutes)
+    python -m bench                  # the whole run, as issues 7 and 16 ask (about 7 minutes)
     python -m bench --quick          # small numbers: that every part runs, not how fast
     python -m bench --only trigger,cues --out results.json
     python -m bench --peers          # Node-RED in the trigger rows too (bench/peers.py)

@@ -1,5 +1,6 @@
-"""1,000 devices reporting state at 5,000 messages a second: the daemon's CPU, and whether
-it still knows every device's last state right at the end.
+"""1,000 devices reporting state at 5,000 messages a second (the flood row) and at 10,000
+(the load row, LOAD): the daemon's CPU, and whether it still knows every device's last
+state right at the end.
 
 `bench.daemon_proc` runs the daemon (as `vipctl run` does) for a generated site of 1,000
 lights; `bench.flood` publishes their reports from a few paho clients. The daemon's CPU

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RAN = (0, 3)
 # Under a loaded CI the small run takes a minute or two (eight measurements, eleven daemons).
 TIMEOUT_S = 300
+# One worker runs the one small bench that every test here reads (a module fixture).
+pytestmark = pytest.mark.xdist_group("bench")
 
 
 @pytest.fixture(scope="module")
