@@ -48,7 +48,7 @@ def plan(*, quick: bool, peers: bool) -> dict[str, Bench]:
         }
     return {
         "trigger": lambda b, w: trigger.run(b, w, trigger.TriggerConfig(
-            presses=30, rate=100, calm_presses=0, early_presses=6, settle=0.2,
+            presses=30, rate=100, calm_presses=0, early_presses=6, early_rate=1.0, settle=0.2,
             peers=peers)),
         "cues": lambda b, w: cues.run(b, w, cues.CueConfig(cues=10, seconds=1.0, lead=1.5)),
         "startup": lambda b, w: startup.run(b, w, startup.StartupConfig(visits=100, starts=1)),

@@ -66,6 +66,8 @@ class NodeRed:
         # A copy: Node-RED owns its flow file and may write beside it (.flows.json.backup).
         flow = shutil.copy(FILES / "flow.json", user_dir / "flows.json")
         node = shutil.which("node") or "node"
+        # Headless, it opens no HTTP port; a free one all the same, so that turning the
+        # editor on in settings.js to look at the flow never meets another's 1880.
         self.child = Child(
             "node-red", [node, str(RED_JS), "--settings", str(FILES / "settings.js"),
                          "--userDir", str(user_dir), "--port", str(free_port()), str(flow)],
