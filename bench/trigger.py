@@ -216,7 +216,11 @@ def _floor_row(phase: Phase, floor: Latencies) -> Row:
 
 
 def _over_floor(m: dict[str, float], f: dict[str, float]) -> str:
-    return f"floor +{ms(m['p50'] - f['p50'])} · +{ms(m['p99'] - f['p99'])} ms at p50 · p99"
+    return f"floor {_signed(m['p50'] - f['p50'])} · {_signed(m['p99'] - f['p99'])} ms at p50 · p99"
+
+
+def _signed(value: float) -> str:
+    return f"+{ms(value)}" if value >= 0 else f"−{ms(-value)}"
 
 
 def _peer_row(phase: Phase, floor: Latencies, red: peers.NodeRed | None,
