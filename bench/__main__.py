@@ -1,8 +1,9 @@
 """`python -m bench`: every measurement against a mosquitto of its own; a table and JSON.
 
-    python -m bench                  # the whole run, as issue 7 asks (about four minutes)
+    python -m bench                  # the whole run, as issues 7 and 16 ask (about 7 minutes)
     python -m bench --quick          # small numbers: that every part runs, not how fast
     python -m bench --only trigger,cues --out results.json
+    python -m bench --peers          # Node-RED in the trigger rows too (bench/peers.py)
 
 The table goes to stdout; the JSON (machine, load, every row with its raw numbers) to
 --out. Work files (generated sites, databases, every process's log) stay in a temporary
@@ -29,38 +30,51 @@ from tests.broker import Mosquitto
 # The exit status of a run that finished but missed a target (a crash exits with 1).
 EXIT_MISSED = 3
 Bench = Callable[[Mosquitto, Path], list[Row]]
-FULL: dict[str, Bench] = {
-    "trigger": lambda b, w: trigger.run(b, w, trigger.TriggerConfig()),
-    "cues": lambda b, w: cues.run(b, w, cues.CueConfig()),
-    "startup": lambda b, w: startup.run(b, w, startup.StartupConfig()),
-    "flood": lambda b, w: state_flood.run(b, w, state_flood.FloodConfig()),
-    "group": lambda b, w: group.run(b, w, group.GroupConfig()),
-    "recovery": lambda b, w: recovery.run(b, w, recovery.RecoveryConfig()),
-    "api_load": lambda b, w: api_load.run(b, w, api_load.ApiLoadConfig()),
-}
-QUICK: dict[str, Bench] = {
-    "trigger": lambda b, w: trigger.run(b, w, trigger.TriggerConfig(
-        presses=30, rate=100, calm_presses=0, settle=0.2)),
-    "cues": lambda b, w: cues.run(b, w, cues.CueConfig(cues=10, seconds=1.0, lead=1.5)),
-    "startup": lambda b, w: startup.run(b, w, startup.StartupConfig(visits=100, starts=1)),
-    "flood": lambda b, w: state_flood.run(b, w, state_flood.FloodConfig(
-        devices=20, rate=400, seconds=1.0, clients=2, settle=0.2)),
-    "group": lambda b, w: group.run(b, w, group.GroupConfig(lights=10, rounds=2)),
-    "recovery": lambda b, w: recovery.run(b, w, recovery.RecoveryConfig(
-        kills=1, speed=3000, lead=1.0)),
-    "api_load": lambda b, w: api_load.run(b, w, api_load.ApiLoadConfig(
-        visits=300, viewers=2, presses=15, rate=20, settle=0.2)),
-}
+NAMES = ("trigger", "cues", "startup", "flood", "load", "group", "recovery", "api_load")
+
+
+def plan(*, quick: bool, peers: bool) -> dict[str, Bench]:
+    """Every measurement, full size or small (`quick`); `peers`: Node-RED beside vipctl."""
+    if not quick:
+        return {
+            "trigger": lambda b, w: trigger.run(b, w, trigger.TriggerConfig(peers=peers)),
+            "cues": lambda b, w: cues.run(b, w, cues.CueConfig()),
+            "startup": lambda b, w: startup.run(b, w, startup.StartupConfig()),
+            "flood": lambda b, w: state_flood.run(b, w, state_flood.FloodConfig()),
+            "load": lambda b, w: state_flood.run(b, w, state_flood.LOAD),
+            "group": lambda b, w: group.run(b, w, group.GroupConfig()),
+            "recovery": lambda b, w: recovery.run(b, w, recovery.RecoveryConfig()),
+            "api_load": lambda b, w: api_load.run(b, w, api_load.ApiLoadConfig()),
+        }
+    return {
+        "trigger": lambda b, w: trigger.run(b, w, trigger.TriggerConfig(
+            presses=30, rate=100, calm_presses=0, early_presses=6, early_rate=1.0, settle=0.2,
+            peers=peers)),
+        "cues": lambda b, w: cues.run(b, w, cues.CueConfig(cues=10, seconds=1.0, lead=1.5)),
+        "startup": lambda b, w: startup.run(b, w, startup.StartupConfig(visits=100, starts=1)),
+        "flood": lambda b, w: state_flood.run(b, w, state_flood.FloodConfig(
+            devices=20, rate=400, seconds=1.0, clients=2, settle=0.2)),
+        "load": lambda b, w: state_flood.run(b, w, state_flood.FloodConfig(
+            devices=20, rate=1000, seconds=1.0, clients=2, settle=0.2)),
+        "group": lambda b, w: group.run(b, w, group.GroupConfig(lights=10, rounds=2)),
+        "recovery": lambda b, w: recovery.run(b, w, recovery.RecoveryConfig(
+            kills=1, speed=3000, lead=1.0)),
+        "api_load": lambda b, w: api_load.run(b, w, api_load.ApiLoadConfig(
+            visits=300, viewers=2, presses=15, rate=20, settle=0.2)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small numbers (a smoke test)")
-    parser.add_argument("--only", default="", help=f"comma-separated, of: {', '.join(FULL)}")
+    parser.add_argument("--only", default="", help=f"comma-separated, of: {', '.join(NAMES)}")
+    parser.add_argument("--peers", action="store_true",
+                        help="Node-RED beside vipctl in the trigger rows (scripts/bench --peers "
+                             "installs it; without Node.js the row says skipped)")
     parser.add_argument("--out", type=Path, default=Path("bench/results.json"),
                         help="where the JSON goes (default: bench/results.json)")
     args = parser.parse_args(argv)
-    benches = QUICK if args.quick else FULL
+    benches = plan(quick=args.quick, peers=args.peers)
     names = [n for n in args.only.split(",") if n] or list(benches)
     unknown = set(names) - set(benches)
     if unknown:
@@ -88,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "when": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": info, "load_average": {"start": load_at_start, "end": machine.load()},
-        "quick": args.quick, "seconds": timings, "work": str(work),
+        "quick": args.quick, "peers": args.peers, "seconds": timings, "work": str(work),
         "rows": [r.as_dict() for r in rows], "table": table,
     }
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

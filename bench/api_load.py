@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench import sitegen
+from bench.presses import vipctl_presses
 from bench.procs import Child, python_module, vipctl_run
 from bench.stats import Row, distribution, summary
-from bench.trigger import BOOKED_AHEAD, VISIT_DURATION, VISIT_STEP, vipctl_presses
+from bench.trigger_sites import BOOKED_AHEAD, VISIT_DURATION, VISIT_STEP
 from bench.visits import Planned, insert_visits, visit_id
 from bench.wire import BenchClient
 from controller.store.database import open_database
@@ -63,14 +64,14 @@ def run(broker: Mosquitto, work: Path, config: ApiLoadConfig) -> list[Row]:
         daemon.wait_for("API on")
         client.subscribe(sitegen.SAY_TOPIC, qos=1)
         time.sleep(config.settle)
-        quiet = vipctl_presses(client, config.presses, config.rate, 1)
+        quiet = list(vipctl_presses(client, config.presses, config.rate, 1).values())
         viewers = python_module("viewers", work / "api-load-viewers.log", "bench.viewers",
                                 f"http://127.0.0.1:{port}", VIEWER_TOKEN, str(config.viewers))
         children.append(viewers)
         viewers.wait_for("ready")
         t0 = time.perf_counter()
-        loaded = vipctl_presses(client, config.presses, config.rate, 1,
-                                first_visit=config.presses // 3)
+        loaded = list(vipctl_presses(client, config.presses, config.rate, 1,
+                                     first_visit=config.presses // 3).values())
         seconds = time.perf_counter() - t0
         viewers.stop()
         answers = json.loads(viewers.lines()[-1])

@@ -28,7 +28,9 @@ from tests.broker import Mosquitto
 
 LIGHTS = 50  # the cues cycle through this many lights
 REMIND_EVERY = 5  # every fifth cue is an intercom reminder instead of a light
-CUE_LATENESS_P99_MS = 5.0  # target (issue 7)
+# Targets (issue 16): p99 at asyncio's own timer floor on this kind of machine, a bound on
+# the worst, and no cue before its time.
+CUE_LATENESS_P99_MS, CUE_LATENESS_MAX_MS = 2.7, 5.0
 # The last cue's confirmation comes back before the daemon is stopped: SIGTERM in the middle
 # of a cue can keep `vipctl run` from exiting for seconds (see the README, "Performance").
 STOP_AFTER_S = 0.5
@@ -144,9 +146,13 @@ def run(broker: Mosquitto, work: Path, config: CueConfig) -> list[Row]:
     late = [(seen[k] - due[k].timestamp()) * 1000 for k in sorted(seen)]
     s = summary(late)
     missing = config.cues - len(seen)
-    note = f"; **{missing} never sent**" if missing else ""
+    early = sum(1 for x in late if x < 0)
+    note = (f"; **{missing} never sent**" if missing else "") + (
+        f"; **{early} early** (earliest {-min(late):.2f} ms)" if early else "; none early")
+    met = (not missing and not early and s["p99"] <= CUE_LATENESS_P99_MS
+           and s["max"] <= CUE_LATENESS_MAX_MS)
     return [Row(f"cue lateness: {config.cues} cues over {config.seconds:g} s "
                 f"(command on the broker − due)",
                 distribution(s, p90=False) + f" (n={len(late)}){note}",
-                f"p99 < {CUE_LATENESS_P99_MS:g} ms",
-                not missing and s["p99"] < CUE_LATENESS_P99_MS, s, complete=not missing)]
+                f"p99 ≤ {CUE_LATENESS_P99_MS:g} ms, max ≤ {CUE_LATENESS_MAX_MS:g} ms, "
+                "never early", met, {**s, "early": early}, complete=not missing)]

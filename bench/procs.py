@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -30,13 +30,14 @@ class Child:
     """One child process whose output lines are watched for a marker."""
 
     def __init__(self, name: str, argv: Sequence[str], log: Path, *, stdin: bool = False,
-                 ) -> None:
+                 env: Mapping[str, str] | None = None) -> None:
         self.name = name
         self.argv = list(argv)
         self.log = log
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=ENV,
+            self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env={**ENV, **(env or {})},
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, start_new_session=True,
         )
         self._lines: list[tuple[float, str]] = []
@@ -139,12 +140,13 @@ class Child:
 
 
 def vipctl_run(log: Path, config: Path, *, scene: Path | None = None, speed: float = 1.0,
-               api_port: int = 0, log_level: str = "info") -> Child:
+               api_port: int = 0, log_level: str = "info",
+               env: Mapping[str, str] | None = None) -> Child:
     argv = [str(VIPCTL), "run", "--config", str(config), "--speed", str(speed),
             "--api-port", str(api_port), "--log-level", log_level]
     if scene is not None:
         argv += ["--scene", str(scene)]
-    return Child("vipctl run", argv, log)
+    return Child("vipctl run", argv, log, env=env)
 
 
 def python_module(name: str, log: Path, module: str, *args: str, stdin: bool = False) -> Child:

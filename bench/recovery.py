@@ -6,7 +6,7 @@ seconds. The simulators run in the bench's own event loop, as the real devices w
 running while vipctl is down. A visit is booked, prepared and its guest arrives (a real
 button press); then, several times over: SIGKILL, the model-area lights, hall lights and
 promo video switched off by hand, restart, and the clock runs until the last of them reports
-its held state again.
+its held state again, and the daemon has said "online" on its status topic.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from bench import sitegen
 from bench.procs import Child, vipctl_run
 from bench.stats import Row
+from bench.wire import BenchClient
 from controller.config.site import load_site
 from controller.daemon import teardown_of
 from controller.store.book import VisitBook
@@ -32,7 +34,7 @@ from simulators.site import SiteSimulators
 from simulators.vipctl_intercom import VipctlIntercomGateway
 from tests.broker import Mosquitto
 
-RECOVERY_S = 3.0  # target (issue 7)
+RECOVERY_S = 0.5  # target (issue 16)
 WAIT_S = 30.0  # how long any one step may take before the bench gives up
 SETTLE_OFF_S = 0.2  # after switching the held devices off, how long they must stay off
 
@@ -83,7 +85,39 @@ def held_states(site_path: Path) -> dict[str, dict[str, StateValue]]:
     return held
 
 
-async def scenario(site_path: Path, work: Path, config: RecoveryConfig) -> list[float]:
+class StatusWatch:
+    """When the daemon said "online" on its status topic (retained, its last will says
+    "offline"): the moment it is back on the broker, as chaos/faults.py times it. A paho
+    client in its own thread, so the times are not those of this event loop's turns."""
+
+    def __init__(self, site_path: Path) -> None:
+        site = load_site(site_path)
+        host, port, _ = site.mqtt.connection
+        self.topic = site.mqtt.status_topic
+        self.online: list[float] = []  # time.perf_counter() of each "online"
+        self._client = BenchClient(host, port, "recovery-status")
+        self._client.receivers.append(self._seen)
+        self._client.subscribe(self.topic)
+        self._client.client.loop_start()
+
+    def _seen(self, topic: str, payload: bytes, at: float) -> None:
+        if topic == self.topic and payload == b"online":
+            self.online.append(at)
+
+    def since(self, t0: float) -> float | None:
+        return next((at for at in self.online if at > t0), None)
+
+    def back_since(self, t0: float) -> bool:
+        return self.since(t0) is not None
+
+    def close(self) -> None:
+        self._client.client.loop_stop()
+        self._client.close()
+
+
+async def scenario(site_path: Path, work: Path, config: RecoveryConfig,
+                   ) -> list[tuple[float, float]]:
+    """(back on the broker, every held state back) in ms after each restart."""
     site = load_site(site_path)
     held = held_states(site_path)
     db = open_database(site.database.url, site.site.id)
@@ -100,6 +134,7 @@ async def scenario(site_path: Path, work: Path, config: RecoveryConfig) -> list[
     log = work / "recovery-daemon.log"
     recoveries = []
     all_held = lambda: all(matches(sims[d].state, s) for d, s in held.items())  # noqa: E731
+    status = StatusWatch(site_path)
     async with sims:
         daemon: Child = vipctl_run(log, site_path, speed=config.speed)
         try:
@@ -114,10 +149,15 @@ async def scenario(site_path: Path, work: Path, config: RecoveryConfig) -> list[
                 t0 = time.perf_counter()
                 daemon = vipctl_run(log, site_path, speed=config.speed)
                 await until(all_held, "held states re-asserted")
-                recoveries.append((time.perf_counter() - t0) * 1000)
+                held_ms = (time.perf_counter() - t0) * 1000
+                await until(partial(status.back_since, t0), "online on the status topic")
+                online_at = status.since(t0)
+                assert online_at is not None
+                recoveries.append(((online_at - t0) * 1000, held_ms))
                 await asyncio.sleep(0.5)  # let it settle before the next kill
         finally:
             daemon.stop()
+            status.close()
     return recoveries
 
 
@@ -127,8 +167,12 @@ def run(broker: Mosquitto, work: Path, config: RecoveryConfig) -> list[Row]:
                               database=work / "recovery.db", devices=devices, groups=groups)
     times = asyncio.run(scenario(site, work, config))
     held = ", ".join(sorted(held_states(site)))
-    return [Row(f"recovery: SIGKILL mid-visit, held devices switched off, restart → "
-                f"all held states back ({held})",
-                " · ".join(f"{t / 1000:.2f}" for t in times) + f" s ({len(times)} kills)",
-                f"< {RECOVERY_S:g} s", max(times) < RECOVERY_S * 1000,
-                {"recoveries_ms": times, "max_ms": max(times)})]
+    whole = [max(t) for t in times]
+    return [Row(f"recovery: SIGKILL mid-visit, held devices switched off, restart → back on "
+                f"the broker and all held states back ({held})",
+                " · ".join(f"{t / 1000:.2f}" for t in whole) + f" s ({len(times)} kills; "
+                "online on the status topic after "
+                + " · ".join(f"{o / 1000:.2f}" for o, _ in times) + " s)",
+                f"≤ {RECOVERY_S:g} s", max(whole) <= RECOVERY_S * 1000,
+                {"recoveries_ms": whole, "online_ms": [o for o, _ in times],
+                 "held_ms": [h for _, h in times], "max_ms": max(whole)})]

@@ -28,6 +28,7 @@ INTERCOM: dict[str, Any] = {
 # The topics the bench presses and watches (those of BUTTON and INTERCOM above).
 BUTTON_TOPIC = "zigbee2mqtt/concierge_button"
 SAY_TOPIC = "vipctl/intercom/staff/say"
+EVENT_TOPIC = "vipctl/intercom/staff/event"  # the gateway's "done" once it has played one
 
 
 def light(i: int) -> tuple[str, dict[str, Any]]:
@@ -66,13 +67,16 @@ def shipped_scene() -> dict[str, Any]:
     return data
 
 
-def trigger_scene(path: Path) -> Path:
+def trigger_scene(path: Path, *, baseline: bool = False) -> Path:
     """The shipped scene's triggered announcements (F1, F7, F13) and nothing else, so that
-    each press yields exactly one intercom command; the restore follows the departure."""
+    each press yields exactly one intercom command; the restore follows the departure.
+    `baseline`: keep the music's (for a site whose intercom ducks it)."""
     scene = shipped_scene()
     scene["cues"] = [c for c in scene["cues"]
                      if str(c["at"]).split("+")[0] in ("arrival", "show_flat", "departure")]
-    scene["baseline"], scene["holds"] = [], []
+    scene["holds"] = []
+    if not baseline:
+        scene["baseline"] = []
     scene["restore"] = {"at": "departure", "description": "bench: nothing to restore"}
     path.write_text(yaml.safe_dump(scene, allow_unicode=True, sort_keys=False))
     return path

@@ -1,4 +1,9 @@
-"""Start-up with a year of bookings: `vipctl run` from exec to a serving API, and its memory.
+"""Start-up with a year of bookings: `vipctl run` from exec to ready, and its memory.
+
+Ready is the daemon's READY=1 on $NOTIFY_SOCKET, the datagram systemd's Type=notify waits
+for (controller/service/notify.py), which `vipctl run` sends once its API answers: the bench
+plays systemd's part with a datagram socket of its own, so the time is not rounded up to a
+polling interval.
 
 The database holds ten thousand visits one slot apart (a year for a busy site, or several
 sites' worth): the past half done, with their status history and executed steps, the rest
@@ -8,6 +13,7 @@ Each is the median of a few starts.
 
 from __future__ import annotations
 
+import socket
 import statistics
 import time
 import urllib.request
@@ -17,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import sitegen
-from bench.procs import Child, python_module, vipctl_run
+from bench.procs import READY_TIMEOUT_S, Child, python_module, vipctl_run
 from bench.stats import Row
 from bench.visits import Planned, insert_visits, visit_id
 from controller.store.database import open_database
@@ -27,8 +33,8 @@ from tests.broker import Mosquitto, free_port
 
 SLOT = timedelta(minutes=52)  # 10,000 of them make a year
 DURATION = timedelta(minutes=45)
-STARTUP_S, STARTUP_MB = 2.0, 200.0  # targets (issue 7)
-POLL_S = 0.01
+STARTUP_S, STARTUP_MB = 1.0, 200.0  # targets (issue 16: 1 s; issue 7: the memory)
+POLL_S = 0.1  # how often the bench looks whether the daemon died while it waits for READY
 
 
 @dataclass(frozen=True)
@@ -56,26 +62,40 @@ def year_of_visits(n: int, booked_share: float) -> list[Planned]:
 
 
 def start_once(site: Path, log: Path) -> tuple[float, float, float]:
-    """Seconds from exec to /health answering; resident and peak resident MB then."""
+    """Seconds from exec to READY=1 on $NOTIFY_SOCKET (sent once the API answers, as
+    systemd's Type=notify waits for it); resident and peak resident MB then."""
     port = free_port()
-    t0 = time.perf_counter()
-    daemon = vipctl_run(log, site, api_port=port, log_level="warning")
-    try:
-        url = f"http://127.0.0.1:{port}/health"
-        while True:
-            if daemon.proc.poll() is not None:
-                raise RuntimeError(f"vipctl run exited during start-up; see {log}")
-            try:
-                with urllib.request.urlopen(url, timeout=1) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                time.sleep(POLL_S)
-        ready = time.perf_counter() - t0
-        rss, peak = daemon.memory_mb()
-    finally:
-        daemon.stop()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        address = log.with_name(f"notify-{port}.sock")
+        notify.bind(str(address))
+        notify.settimeout(POLL_S)
+        t0 = time.perf_counter()
+        daemon = vipctl_run(log, site, api_port=port, log_level="warning",
+                            env={"NOTIFY_SOCKET": str(address)})
+        try:
+            while not _ready(notify):
+                if daemon.proc.poll() is not None:
+                    raise RuntimeError(f"vipctl run exited during start-up; see {log}")
+                if time.perf_counter() - t0 > READY_TIMEOUT_S:
+                    raise RuntimeError(f"vipctl run: no READY=1 in {READY_TIMEOUT_S:g} s")
+            ready = time.perf_counter() - t0
+            rss, peak = daemon.memory_mb()
+            # READY=1 means the API answers: check that it does.
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as answer:
+                if answer.status != 200:
+                    raise RuntimeError(f"vipctl run: READY=1, then /health {answer.status}")
+        finally:
+            daemon.stop()
+            address.unlink(missing_ok=True)
     return ready, rss, peak
+
+
+def _ready(notify: socket.socket) -> bool:
+    try:
+        datagram = notify.recv(4096)
+    except TimeoutError:
+        return False
+    return b"READY=1" in datagram.split(b"\n")
 
 
 def measure(site: Path, log: Path, starts: int) -> dict[str, Any]:
@@ -106,13 +126,13 @@ def run(broker: Mosquitto, work: Path, config: StartupConfig) -> list[Row]:
         sims.stop()
     booked = round(config.visits * config.booked_share)
     what = f"{config.visits:,} visits ({config.visits - booked:,} done, {booked:,} ahead)"
-    met = loaded["seconds"] < STARTUP_S and loaded["peak_mb"] < STARTUP_MB
+    met = loaded["seconds"] <= STARTUP_S and loaded["peak_mb"] < STARTUP_MB
     return [
-        Row("start-up, empty database: exec → API answering",
+        Row("start-up, empty database: exec → READY=1 (the API answering)",
             f"{base['seconds']:.2f} s · RSS {base['rss_mb']:.0f} MB "
             f"(peak {base['peak_mb']:.0f} MB)", values=base),
-        Row(f"start-up, {what}: exec → API answering",
+        Row(f"start-up, {what}: exec → READY=1 (the API answering)",
             f"{loaded['seconds']:.2f} s · RSS {loaded['rss_mb']:.0f} MB "
             f"(peak {loaded['peak_mb']:.0f} MB)",
-            f"< {STARTUP_S:g} s, < {STARTUP_MB:g} MB", met, loaded),
+            f"≤ {STARTUP_S:g} s, < {STARTUP_MB:g} MB", met, loaded),
     ]

@@ -1,5 +1,6 @@
-"""1,000 devices reporting state at 5,000 messages a second: the daemon's CPU, and whether
-it still knows every device's last state right at the end.
+"""1,000 devices reporting state at 5,000 messages a second (the flood row) and at 10,000
+(the load row, LOAD): the daemon's CPU, and whether it still knows every device's last
+state right at the end.
 
 `bench.daemon_proc` runs the daemon (as `vipctl run` does) for a generated site of 1,000
 lights; `bench.flood` publishes their reports from a few paho clients. The daemon's CPU
@@ -25,7 +26,7 @@ from devices.conventions.registry import make_codec
 from devices.model import matches
 from tests.broker import Mosquitto
 
-CPU_SHARE = 0.5  # target (issue 7): under half a core
+CPU_SHARE = 0.5  # target (issues 7 and 16): half a core at most
 CATCH_UP_S = 5.0  # how long to wait for the daemon to catch up before calling it wrong
 
 
@@ -36,6 +37,14 @@ class FloodConfig:
     seconds: float = 30.0
     clients: int = 4
     settle: float = 2.0  # after start-up, before the flood (its state queries go unanswered)
+
+
+# The load row (issue 16): twice the flood's rate, for as long as it takes to read a steady
+# CPU share.
+LOAD = FloodConfig(rate=10_000.0, seconds=20.0)
+# A row whose publishers fell short of this share of the rate asked measured a lighter load:
+# it cannot meet the target, whatever the CPU.
+ACHIEVED_SHARE = 0.95
 
 
 def expectations(site_path: Path, last: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
@@ -104,8 +113,10 @@ def run(broker: Mosquitto, work: Path, config: FloodConfig) -> list[Row]:
              else f"**{len(wrong)} of {len(wanted):,} wrong** {CATCH_UP_S:g} s after the end")
     values = {"cpu_share": share, "rate": rate, "sent": sent, "seconds": flood_s,
               "wrong": len(wrong), "catch_up_s": lag}
+    short = rate < ACHIEVED_SHARE * config.rate
     return [Row(f"{config.devices:,} devices reporting {config.rate:,.0f} msg/s for "
                 f"{config.seconds:g} s",
-                f"daemon CPU {share:.2f} core ({rate:,.0f} msg/s achieved); {state}",
-                f"< {CPU_SHARE:g} core, last states right", share < CPU_SHARE and not wrong,
-                values, complete=not wrong)]
+                f"daemon CPU {share:.2f} core ({rate:,.0f} msg/s achieved"
+                + (", **short of the rate asked**" if short else "") + f"); {state}",
+                f"≤ {CPU_SHARE:g} core, last states right",
+                share <= CPU_SHARE and not wrong and not short, values, complete=not wrong)]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+# A press answered later than this counts as slow in its own column (issue 16's max target).
+SLOW_MS = 20.0
 
 
 def percentile(sorted_samples: Sequence[float], p: float) -> float:
@@ -55,14 +58,29 @@ class Row:
     # False when something was lost or wrong (a press unanswered, a state not the last one
     # reported), whatever the timing: a fault, not a slow result.
     complete: bool = True
+    # Trigger rows only: presses never answered, and answered later than SLOW_MS, counted
+    # (a stall that hits under 1 % of presses hides behind every percentile).
+    unanswered: int | None = None
+    slow: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def over(samples: Iterable[float], limit_ms: float = SLOW_MS) -> int:
+    """How many samples exceed `limit_ms`."""
+    return sum(1 for s in samples if s > limit_ms)
+
+
+def _count(n: int | None) -> str:
+    return "" if n is None else f"**{n:,}**" if n else "0"
+
+
 def markdown(rows: Sequence[Row]) -> str:
-    lines = ["| measurement | result | target | met |", "|---|---|---|---|"]
+    lines = [f"| measurement | result | unanswered | over {SLOW_MS:g} ms | target | met |",
+             "|---|---|---|---|---|---|"]
     for row in rows:
         met = "" if row.met is None else ("yes" if row.met else "**no**")
-        lines.append(f"| {row.measurement} | {row.result} | {row.target} | {met} |")
+        lines.append(f"| {row.measurement} | {row.result} | {_count(row.unanswered)} "
+                     f"| {_count(row.slow)} | {row.target} | {met} |")
     return "\n".join(lines)

@@ -34,9 +34,10 @@ from sqlalchemy import func, select
 
 from bench import sitegen
 from bench.broker import BenchBroker
+from bench.presses import ACTIONS, CUES
 from bench.procs import DAEMON_READY, Child, python_module, vipctl_run
 from bench.stats import summary
-from bench.trigger import ACTIONS, BOOKED_AHEAD, CUES, VISIT_DURATION, VISIT_STEP
+from bench.trigger_sites import BOOKED_AHEAD, VISIT_DURATION, VISIT_STEP
 from bench.visits import Planned, insert_visits, visit_id
 from bench.wire import BenchClient
 from controller.config.site import load_site
@@ -312,7 +313,7 @@ class Watch:
             self.unasked.append(said)
 
     def press(self, client: BenchClient) -> str:
-        """Press k is visit k // 3's arrival, show flat or departure (bench/trigger.py)."""
+        """Press k is visit k // 3's arrival, show flat or departure (bench/presses.py)."""
         k = len(self.sent)
         expected = f"{visit_id(k // 3)}:{CUES[k % 3]}:announce"
         self.sent[expected] = time.perf_counter()
@@ -391,7 +392,7 @@ def _fuzz(client: BenchClient, daemon: Child, garbage: Garbage, watch: Watch,
 
 
 def _book(site: Path, visits: int) -> None:
-    """Visits preparing, one for every three presses, as bench/trigger.py books them."""
+    """Visits preparing, one for every three presses, as bench/trigger_sites.py books them."""
     base = datetime.now().astimezone() + BOOKED_AHEAD
     planned = [Planned(visit_id(k), f"F{k:05d}", base + k * VISIT_STEP, VISIT_DURATION,
                        VisitStatus.PREPARING) for k in range(visits)]
