@@ -1,6 +1,7 @@
 """The sites, scenes and bookings of the trigger rows, one per variant of the press path.
 
-- plain: the concierge button and the staff intercom; the shipped scene's F1/F7/F13 only;
+- plain: the concierge button and the staff intercom (both simulated: the button only says
+  it is online, the bench presses it); the shipped scene's F1/F7/F13 only;
   visits already preparing. The shortest path from a press to its announcement.
 - duck: the same, and the background music, which the intercom's `duck:` turns down while
   it speaks (as docs/configuration.md recommends); the scene keeps its music baseline.
@@ -64,13 +65,13 @@ def prepare(variant: str, broker: Mosquitto, work: Path, name: str, visits: int)
                    MUSIC: sitegen.demo()[0][MUSIC]}
         site = _site(broker, work, name, database, devices, {})
         sitegen.trigger_scene(scene_path, baseline=True)
-        simulated = f"staff_intercom,{MUSIC}"
+        simulated = f"concierge_button,staff_intercom,{MUSIC}"
         _book(database, visits, BOOKED_AHEAD, VisitStatus.PREPARING)
     else:
         devices = {"concierge_button": sitegen.BUTTON, "staff_intercom": sitegen.INTERCOM}
         site = _site(broker, work, name, database, devices, {})
         sitegen.trigger_scene(scene_path)
-        simulated = "staff_intercom"
+        simulated = "concierge_button,staff_intercom"
         _book(database, visits, BOOKED_AHEAD, VisitStatus.PREPARING)
     return Variant(site, scene_path, simulated)
 

@@ -133,7 +133,7 @@ class Daemon:
             scene=scene, registry=self.registry, events=self.events, announcer=self.announcer,
             book=self.book, clock=self.clock,
             measures={d: s.measures for d, s in site.devices.items() if s.measures},
-            also=[d for d, s in site.devices.items() if s.triggers])
+            also=[d for d, s in site.devices.items() if s.triggers], speed=speed)
         self.engine = Engine(
             scene=scene, executor=self.executor, announcer=self.announcer, book=self.book,
             ledger=self.ledger, events=self.events, tz=self.tz, clock=self.clock, speed=speed,

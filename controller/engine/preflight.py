@@ -11,6 +11,13 @@ Each run writes one `preflight` event per problem, one per problem a previous ru
 and this one did not (`cleared`), and a summary. The visit's current problems are read
 back from those events, so they survive a restart. New problems are told to engineering
 over the intercom, while the visit has not begun: there is still time to fix them.
+
+Visits checked at the same moment (a restart with a morning of bookings, several booked at
+short notice) share one check of each device: a check that starts while another of the
+same device still waits for its answer takes that answer (a finished one is never reused:
+a re-check after a fix must look again). A problem engineering has been told of is not
+told again for the next visits until RETELL_AFTER of site time has passed or it was fixed
+in between: the event log still records it for each visit, and the page shows it.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from common.tasks import TaskSet
@@ -43,6 +50,8 @@ PROBLEM_TEXT = {
     "unreadable": "{name}读不到状态",
 }
 CLEARED_TEXT = "{name}已恢复正常"
+# How long (site time) a problem already told of is not told again for another visit.
+RETELL_AFTER = timedelta(minutes=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +82,7 @@ class Preflight:
     def __init__(self, *, scene: Scene, registry: DeviceRegistry, events: EventLog,
                  announcer: Announcer, book: VisitBook, clock: Callable[[], datetime],
                  measures: Mapping[str, Collection[str]] | None = None,
-                 also: Collection[str] = ()) -> None:
+                 also: Collection[str] = (), speed: float = 1.0) -> None:
         self.scene = scene
         self.settings = scene.preflight_settings()
         self.registry = registry
@@ -83,7 +92,12 @@ class Preflight:
         self.clock = clock
         self.measures = {k: tuple(v) for k, v in (measures or {}).items()}
         self.also = tuple(also)
+        self.speed = speed
         self._tasks = TaskSet("preflight", logger=log)
+        # device id → its check still waiting for an answer, which others join
+        self._checks: dict[str, asyncio.Future[str | None]] = {}
+        # (device id, problem) → when engineering was last told of it (site time)
+        self._told: dict[tuple[str, str], datetime] = {}
 
     def devices(self) -> list[Device]:
         """Every device a visit uses: the scene's targets (groups resolved), the sensors its
@@ -104,6 +118,13 @@ class Preflight:
         if any(device.state.get(name) is None for name in self.measures.get(device.id, ())):
             return "unreadable"
         return None
+
+    def _shared_check(self, device: Device) -> asyncio.Future[str | None]:
+        check = self._checks.get(device.id)
+        if check is None or check.done():
+            check = asyncio.ensure_future(self._check(device))
+            self._checks[device.id] = check
+        return check
 
     def problems(self, visit_id: str) -> dict[str, dict[str, Any]]:
         """The visit's problems as its preflight events leave them: device id → detail."""
@@ -130,13 +151,16 @@ class Preflight:
         visit = self.book.get(visit_id)
         before = self.problems(visit_id)
         devices = self.devices()
-        found = await asyncio.gather(*(self._check(d) for d in devices))
+        # shield: one visit's run being cancelled must not cancel the check the others share
+        found = await asyncio.gather(*(asyncio.shield(self._shared_check(d)) for d in devices))
         problems = [Problem(d.id, d.name, code, PROBLEM_TEXT[code].format(name=d.name))
                     for d, code in zip(devices, found, strict=True) if code is not None]
         for p in problems:
             self.events.append(KIND, visit_id=visit_id, source=source, device_id=p.device_id,
                                detail={"problem": p.problem, "text": p.text}, result="problem")
         now_wrong = {p.device_id for p in problems}
+        for key in [k for k in self._told if k[0] not in now_wrong]:
+            del self._told[key]  # fixed since: should it fail again, that is news
         cleared = sorted(set(before) - now_wrong)
         for device_id in cleared:
             name = self.registry.devices[device_id].name if device_id in \
@@ -148,11 +172,19 @@ class Preflight:
         self.events.append(KIND, visit_id=visit_id, source=source,
                            detail={"devices": len(devices), "problems": len(problems)},
                            result="problem" if problems else "ok")
-        new = [p for p in problems if before.get(p.device_id, {}).get("problem") != p.problem]
+        new = [p for p in problems if before.get(p.device_id, {}).get("problem") != p.problem
+               and not self._told_lately(p)]
         told = bool(new) and self.clock() < visit.start and self._tell(visit, new)
+        if told:
+            for p in new:
+                self._told[(p.device_id, p.problem)] = self.clock()
         if problems:
             log.warning("preflight of %s: %s", visit_id, "; ".join(p.text for p in problems))
         return PreflightReport(visit_id, [d.id for d in devices], problems, cleared, told)
+
+    def _told_lately(self, problem: Problem) -> bool:
+        at = self._told.get((problem.device_id, problem.problem))
+        return at is not None and self.clock() - at < RETELL_AFTER / self.speed
 
     def _tell(self, visit: Visit, new: list[Problem]) -> bool:
         """Engineering is told, in the background (an API caller does not wait for it to be

@@ -5,6 +5,8 @@ API the page's button calls) clears them."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import datetime, timedelta
 
 from controller.api.server import ApiServer
@@ -74,3 +76,44 @@ async def test_problems_are_found_an_hour_ahead_told_and_cleared_by_a_recheck(
     assert (await site.client.get(f"/visits/{visit}/preflight")).json()["problems"] == []
     assert [s for s in rig.said() if s.startswith("设备预检")] == [told]
     assert summaries()[0]["result"] == "ok"  # the newest: the re-check found nothing
+
+
+async def test_visits_checked_together_tell_engineering_once_and_again_after_a_fix(
+    site: ApiSite, server: ApiServer
+) -> None:
+    """Two visits checked at the same moment (as at a restart) both record the offline
+    sensor; engineering hears of it once. Fixed and broken again, it is news again."""
+    rig = site.rig
+    room = rig.sims["vip_room_climate"]
+    await room.go_offline()
+    await eventually(lambda: rig.daemon.registry["vip_room_climate"].available is False)
+
+    async def book(ahead: timedelta) -> str:
+        response = await site.client.post("/visits", json={
+            "surname": "王", "honorific": "先生", "start": (rig.now() + ahead).isoformat()})
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    # Hours ahead: neither's own preflight is due; both are checked now, together.
+    first, second = await book(timedelta(hours=2)), await book(timedelta(hours=4))
+    preflight = rig.daemon.preflight
+    reports = await asyncio.gather(preflight.run(first, source="test"),
+                                   preflight.run(second, source="test"))
+    assert [[p.device_id for p in r.problems] for r in reports] == [["vip_room_climate"]] * 2
+    assert sorted(r.told for r in reports) == [False, True]
+    told = "设备预检发现问题:VIP室温湿度离线。请工程部在王先生到访前处理"
+    await eventually(lambda: told in rig.said())
+    assert [s for s in rig.said() if s.startswith("设备预检")] == [told]
+
+    # Plugged back in (a re-check sees it fine), then it drops off again: told again.
+    await room.come_back()
+    await eventually(lambda: rig.daemon.registry["vip_room_climate"].available is True)
+    assert parsed(await vipctl(server, "preflight", second, "--json"))["problems"] == []
+    await room.go_offline()
+    await eventually(lambda: rig.daemon.registry["vip_room_climate"].available is False)
+    result = await vipctl(server, "preflight", second, "--json")
+    assert result.exit_code == EXIT_REFUSED, result.output
+    again = json.loads(result.stdout)
+    assert [p["device_id"] for p in again["problems"]] == ["vip_room_climate"]
+    assert again["told"]
+    await eventually(lambda: [s for s in rig.said() if s.startswith("设备预检")] == [told] * 2)
