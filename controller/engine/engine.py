@@ -121,7 +121,9 @@ class Engine:
             await self.executor.baseline(entry.target, entry.state.as_state())
         self._reach = self._horizon()
         closed = self._interrupted()
-        for visit in self.open_visits(until=self._reach):
+        visits = self.open_visits(until=self._reach)
+        self.ledger.preload(v.id for v in visits)
+        for visit in visits:
             await self.reconcile(visit)
         for visit_id in closed:  # a no-show or cancelled visit's restore, cut short
             self._tasks.spawn(self.steps.restore(visit_id, why="interrupted"),

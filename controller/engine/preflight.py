@@ -96,6 +96,8 @@ class Preflight:
         self._tasks = TaskSet("preflight", logger=log)
         # device id → its check still waiting for an answer, which others join
         self._checks: dict[str, asyncio.Future[str | None]] = {}
+        # visit id → its problems after its last run here (one read of the log per visit)
+        self._current: dict[str, dict[str, dict[str, Any]]] = {}
         # (device id, problem) → when engineering was last told of it (site time)
         self._told: dict[tuple[str, str], datetime] = {}
 
@@ -149,29 +151,36 @@ class Preflight:
     async def run(self, visit_id: str, *, source: str) -> PreflightReport:
         """Check now; problems to the event log, and the new ones to engineering."""
         visit = self.book.get(visit_id)
-        before = self.problems(visit_id)
+        before = self._current.get(visit_id)
+        if before is None:
+            before = self.problems(visit_id)
         devices = self.devices()
         # shield: one visit's run being cancelled must not cancel the check the others share
         found = await asyncio.gather(*(asyncio.shield(self._shared_check(d)) for d in devices))
         problems = [Problem(d.id, d.name, code, PROBLEM_TEXT[code].format(name=d.name))
                     for d, code in zip(devices, found, strict=True) if code is not None]
         for p in problems:
-            self.events.append(KIND, visit_id=visit_id, source=source, device_id=p.device_id,
-                               detail={"problem": p.problem, "text": p.text}, result="problem")
+            self.events.append_soon(KIND, visit_id=visit_id, source=source,
+                                    device_id=p.device_id,
+                                    detail={"problem": p.problem, "text": p.text},
+                                    result="problem")
         now_wrong = {p.device_id for p in problems}
+        self._current[visit_id] = {p.device_id: {"problem": p.problem, "text": p.text}
+                                   for p in problems}
         for key in [k for k in self._told if k[0] not in now_wrong]:
             del self._told[key]  # fixed since: should it fail again, that is news
         cleared = sorted(set(before) - now_wrong)
         for device_id in cleared:
             name = self.registry.devices[device_id].name if device_id in \
                 self.registry.devices else device_id
-            self.events.append(KIND, visit_id=visit_id, source=source, device_id=device_id,
-                               detail={"problem": before[device_id].get("problem"),
-                                       "text": CLEARED_TEXT.format(name=name)},
-                               result="cleared")
-        self.events.append(KIND, visit_id=visit_id, source=source,
-                           detail={"devices": len(devices), "problems": len(problems)},
-                           result="problem" if problems else "ok")
+            self.events.append_soon(KIND, visit_id=visit_id, source=source,
+                                    device_id=device_id,
+                                    detail={"problem": before[device_id].get("problem"),
+                                            "text": CLEARED_TEXT.format(name=name)},
+                                    result="cleared")
+        self.events.append_soon(KIND, visit_id=visit_id, source=source,
+                                detail={"devices": len(devices), "problems": len(problems)},
+                                result="problem" if problems else "ok")
         new = [p for p in problems if before.get(p.device_id, {}).get("problem") != p.problem
                and not self._told_lately(p)]
         told = bool(new) and self.clock() < visit.start and self._tell(visit, new)

@@ -190,7 +190,10 @@ class Steps:
         await self.restore(visit.id, why="no-show")
 
     async def _preflight(self, visit: Visit) -> None:
-        if self.preflight is None or not self.ledger.claim(visit.id, PREFLIGHT):
+        # Checking twice after a power cut does no harm: no sync to the disk for its claim
+        # (a restart with a morning of bookings claims one per visit).
+        if self.preflight is None or not self.ledger.claim(visit.id, PREFLIGHT, defer=True,
+                                                           durable=False):
             return
         report = await self.preflight.run(visit.id, source="schedule")
         self.ledger.mark(visit.id, PREFLIGHT, "failed" if report.problems else "ok")

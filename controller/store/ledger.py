@@ -20,6 +20,7 @@ announcement be said twice, after the power returns. A step's result is only a r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal, cast, get_args
 
 from sqlalchemy import Table, bindparam, select
@@ -33,6 +34,7 @@ from controller.store.tables import Clock, StepRow, utc_now
 StepResult = Literal["ok", "failed", "skipped-late", "skipped"]
 STEP_RESULTS: tuple[str, ...] = get_args(StepResult)
 MAX_KEY_LENGTH = 200  # the column's width
+_PRELOAD_CHUNK = 500  # visit ids per IN (...): within every database's parameter limit
 # Core statements on the table: a claim is one plain INSERT, not a unit of work.
 _STEPS = cast(Table, StepRow.__table__)
 _MARK = _STEPS.update().where(_STEPS.c.visit_id == bindparam("v"), _STEPS.c.key == bindparam("k"))
@@ -53,11 +55,13 @@ class StepLedger:
         self._clock = clock
         self._claimed: dict[str, set[str]] = {}  # visit id → keys claimed, once read
 
-    def claim(self, visit_id: str, key: str, *, defer: bool = False) -> bool:
+    def claim(self, visit_id: str, key: str, *, defer: bool = False,
+              durable: bool = True) -> bool:
         """True if this call is the first to claim `key` for the visit: then run the step.
 
         `defer`: committed with the database's next deferred writes; only for a visit
-        known to exist."""
+        known to exist. `durable=False` (with `defer`): for a step that may run twice after
+        a power cut without harm (it says nothing to a guest): no sync to the disk for it."""
         if not 1 <= len(key) <= MAX_KEY_LENGTH:
             raise ValueError(f"step key must be 1 to {MAX_KEY_LENGTH} characters")
         claimed = self._keys(visit_id)
@@ -67,7 +71,8 @@ class StepLedger:
                "claimed_at": self._clock()}
         if defer:
             claimed.add(key)
-            self._db.defer(lambda session: session.execute(_STEPS.insert(), row), durable=True)
+            self._db.defer(lambda session: session.execute(_STEPS.insert(), row),
+                           durable=durable)
             return True
         try:
             with self._db.write(durable=True) as session:
@@ -89,6 +94,19 @@ class StepLedger:
     def commit(self) -> None:
         """Commit the deferred claims (and every other deferred write) now."""
         self._db.flush_deferred()
+
+    def preload(self, visit_ids: Iterable[str]) -> None:
+        """Read the claims of many visits in one query (at start-up, every open visit's),
+        instead of one read each when they are first asked about."""
+        wanted = [v for v in visit_ids if v not in self._claimed]
+        for start in range(0, len(wanted), _PRELOAD_CHUNK):
+            chunk = wanted[start:start + _PRELOAD_CHUNK]
+            found: dict[str, set[str]] = {v: set() for v in chunk}
+            with self._db.read() as session:
+                for visit_id, key in session.execute(select(StepRow.visit_id, StepRow.key)
+                                                     .where(StepRow.visit_id.in_(chunk))):
+                    found[visit_id].add(key)
+            self._claimed.update(found)
 
     def _keys(self, visit_id: str) -> set[str]:
         claimed = self._claimed.get(visit_id)
