@@ -123,6 +123,8 @@ class Engine:
         closed = self._interrupted()
         visits = self.open_visits(until=self._reach)
         self.ledger.preload(v.id for v in visits)
+        if self.preflight is not None:
+            self.preflight.preload([v.id for v in visits])
         for visit in visits:
             await self.reconcile(visit)
         for visit_id in closed:  # a no-show or cancelled visit's restore, cut short

@@ -128,6 +128,19 @@ class Preflight:
             self._checks[device.id] = check
         return check
 
+    def preload(self, visit_ids: Collection[str]) -> None:
+        """What the log says of these visits' problems, in one read (at start-up, for
+        every open visit: their preflights may all be due at once)."""
+        current: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in visit_ids}
+        for event in self.events.of_visits(current, [KIND]):
+            if event.visit_id is None or event.device_id is None:
+                continue
+            if event.result == "problem":
+                current[event.visit_id][event.device_id] = dict(event.detail)
+            elif event.result == "cleared":
+                current[event.visit_id].pop(event.device_id, None)
+        self._current.update(current)
+
     def problems(self, visit_id: str) -> dict[str, dict[str, Any]]:
         """The visit's problems as its preflight events leave them: device id → detail."""
         return self.state(visit_id)[0]

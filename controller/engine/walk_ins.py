@@ -54,6 +54,10 @@ class WalkIns:
         self.events = events
         self.clock = clock
         self._tasks = TaskSet("walk-ins", logger=log)
+        # The visits with a walk-in waiting for a callback, read once when first needed and
+        # then kept here (every walk-in is recorded and booked through this object): a
+        # visit's end does not read the table.
+        self._waiting_in: set[str] | None = None
         engine.steps.on_over.append(self.visit_over)
 
     def engaged(self) -> Visit | None:
@@ -69,6 +73,8 @@ class WalkIns:
         walk_in = self.book.record(source=source, visit_id=visit.id if visit else None,
                                    surname=surname, honorific=honorific, phone=phone,
                                    preferred=preferred)
+        if walk_in.visit_id is not None and self._waiting_in is not None:
+            self._waiting_in.add(walk_in.visit_id)
         self.events.append("walk_in", visit_id=walk_in.visit_id, source=source, detail={
             "walk_in_id": walk_in.id, "during_visit": walk_in.during_visit,
             "surname": surname, "honorific": honorific}, result="recorded")
@@ -80,7 +86,9 @@ class WalkIns:
     def visit_over(self, visit_id: str) -> None:
         """After a visit's restore: if customers came during it and wait for a call, say
         how many callbacks wait in all."""
-        if not self.book.list(statuses=(WalkInStatus.WAITING,), visit_id=visit_id, limit=1):
+        if self._waiting_in is None:
+            self._waiting_in = self.book.visits_waiting()
+        if visit_id not in self._waiting_in:
             return
         waiting = len(self.book.waiting())
         self._say(f"walk-in:remind:{visit_id}", REMIND.format(n=waiting), visit_id=visit_id,
@@ -106,6 +114,7 @@ class WalkIns:
         request = VisitRequest.model_validate(fields, context={"tz": self.engine.tz})
         visit = await self.engine.book_visit(request, source=source)
         walk_in = self.book.mark_booked(walk_in.id, visit.id)
+        self._waiting_in = None  # read again when next needed
         self.events.append("walk_in", visit_id=visit.id, source=source, detail={
             "walk_in_id": walk_in.id, "booking": visit.id}, result="booked")
         return walk_in, visit

@@ -65,6 +65,7 @@ _INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
 _FIELDS = ("at", "kind", "visit_id", "source", "device_id", "result")
 _RAW = "_raw"  # marks an append_soon row whose detail is not yet JSON
 MAX_PAGE = 1000  # the largest `limit` a query may ask for
+_VISITS_PER_QUERY = 500  # visit ids per IN (...): within every database's limit
 # append_soon writes this late at most (seconds), with whatever else came meanwhile: a burst
 # of device events (200 lights commanded, then confirming) becomes a few transactions.
 COALESCE_S = DEFER_S
@@ -291,6 +292,21 @@ class EventLog:
         query = self._query(since, until, visit_id, kinds, device_id, limit, before_id)
         with self._db.read() as session:
             return [_event(row) for row in session.scalars(query)]
+
+    def of_visits(self, visit_ids: Iterable[str], kinds: Iterable[str]) -> list[Event]:
+        """Every event of these kinds of these visits, oldest first (at start-up, for what
+        the open visits' past says, in one query per 500 visits rather than one each)."""
+        wanted, kinds = list(visit_ids), list(kinds)
+        found: list[Event] = []
+        for start in range(0, len(wanted), _VISITS_PER_QUERY):
+            query = (select(EventRow).where(
+                EventRow.site_id == self._db.site_id,
+                EventRow.visit_id.in_(wanted[start:start + _VISITS_PER_QUERY]),
+                EventRow.kind.in_(kinds)).order_by(EventRow.id))
+            with self._db.read() as session:
+                found += [_event(row) for row in session.scalars(query)]
+        found.sort(key=lambda e: e.id)
+        return found
 
     async def page(
         self,

@@ -109,6 +109,14 @@ class WalkInBook:
         with self._db.read() as session:
             return [_walk_in(row) for row in session.scalars(query)]
 
+    def visits_waiting(self) -> set[str]:
+        """The visits during which walk-ins came who still wait for a callback."""
+        query = select(WalkInRow.visit_id).distinct().where(
+            WalkInRow.site_id == self._db.site_id,
+            WalkInRow.status == WalkInStatus.WAITING.value, WalkInRow.visit_id.is_not(None))
+        with self._db.read() as session:
+            return {v for v in session.scalars(query) if v is not None}
+
     def waiting(self) -> builtins.list[WalkIn]:
         return self.list(statuses=(WalkInStatus.WAITING,))
 
