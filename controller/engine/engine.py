@@ -182,7 +182,7 @@ class Engine:
         await self.executor.reassert_all()
 
     async def stop(self) -> None:
-        self.timers.stop()
+        await self.timers.close()
         await self._tasks.stop()
         if self.preflight is not None:
             await self.preflight.close()

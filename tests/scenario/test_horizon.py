@@ -1,7 +1,7 @@
 """A year of bookings: only the next day's visits are timers; a sweep brings the rest in.
 
 The engine's clock is the test's, so that days pass in a moment; the scheduler's jobs are
-what the engine will fire, and each is named `<visit id>|<step>`.
+what the engine will fire, by visit and step.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from tests.scenario.rig import site_file
 
 
 def jobs_of(daemon: Daemon, visit_id: str) -> dict[str, datetime]:
-    jobs = daemon.engine.timers.scheduler.get_jobs()
-    return {job.id.split("|", 1)[1]: job.next_run_time
-            for job in jobs if job.id.startswith(f"{visit_id}|")}
+    return daemon.engine.timers.due(visit_id)
 
 
 async def test_far_visits_wait_for_the_sweep(
