@@ -34,14 +34,16 @@ REARM_S = 60.0
 
 
 class Timers:
-    """One timer per step still ahead: `at(when, visit_id, key)` runs
-    `step(visit_id, key, when)` as a task of its own, not before `when`."""
+    """One timer per due time still ahead: `at(when, visit_id, key)` runs
+    `step(visit_id, key, when)` as a task of its own, not before `when`; steps due at the
+    same time start in the order they were put on the clock (the scene's order)."""
 
     def __init__(self, tz: ZoneInfo, step: Step) -> None:
         self.scheduler = AsyncIOScheduler(timezone=tz)
         self._step = step
-        # visit id → step key → (its due time, its timer)
-        self._timers: dict[str, dict[str, tuple[datetime, asyncio.TimerHandle]]] = {}
+        self._due: dict[str, dict[str, datetime]] = {}  # visit id → step key → due time
+        # due time → its loop timer and its steps, in order
+        self._slots: dict[datetime, tuple[asyncio.TimerHandle, dict[tuple[str, str], None]]] = {}
         self._tasks = TaskSet("step", logger=log)
 
     def start(self) -> None:
@@ -50,10 +52,10 @@ class Timers:
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        for timers in self._timers.values():
-            for _, timer in timers.values():
-                timer.cancel()
-        self._timers.clear()
+        for timer, _ in self._slots.values():
+            timer.cancel()
+        self._slots.clear()
+        self._due.clear()
 
     async def close(self) -> None:
         """Stop, and wait for the steps the timers started."""
@@ -62,38 +64,55 @@ class Timers:
 
     def at(self, when: datetime, visit_id: str, key: str) -> None:
         """Run the step at `when` (replacing its timer, if it had one)."""
-        timers = self._timers.setdefault(visit_id, {})
-        old = timers.pop(key, None)
-        if old is not None:
-            old[1].cancel()
-        self._arm(when, visit_id, key)
+        self._drop(visit_id, key)
+        self._due.setdefault(visit_id, {})[key] = when
+        slot = self._slots.get(when)
+        if slot is None:
+            slot = (self._arm(when), {})
+            self._slots[when] = slot
+        slot[1][(visit_id, key)] = None
 
     def due(self, visit_id: str) -> dict[str, datetime]:
         """The visit's steps still on the clock, each with its due time."""
-        return {key: when for key, (when, _) in self._timers.get(visit_id, {}).items()}
+        return dict(self._due.get(visit_id, {}))
 
-    def _arm(self, when: datetime, visit_id: str, key: str) -> None:
-        loop = asyncio.get_running_loop()
-        left = (when - datetime.now(UTC)).total_seconds()
-        timer = loop.call_at(loop.time() + min(max(left, 0.0), REARM_S), self._fire, when,
-                             visit_id, key)
-        self._timers.setdefault(visit_id, {})[key] = (when, timer)
-
-    def _fire(self, when: datetime, visit_id: str, key: str) -> None:
-        if datetime.now(UTC) < when:  # armed for REARM_S, or the loop's clock ran ahead
-            self._arm(when, visit_id, key)
-            return
-        timers = self._timers.get(visit_id)
-        if timers is not None:
-            timers.pop(key, None)
-            if not timers:
-                del self._timers[visit_id]
-        self._tasks.spawn(self._step(visit_id, key, when), f"{visit_id}|{key}")
+    def unschedule(self, visit_id: str) -> None:
+        for key in list(self._due.get(visit_id, ())):
+            self._drop(visit_id, key)
 
     def every(self, seconds: float, job: Callable[[], Awaitable[None]], job_id: str) -> None:
         self.scheduler.add_job(job, "interval", seconds=seconds, id=job_id,
                                replace_existing=True, coalesce=True)
 
-    def unschedule(self, visit_id: str) -> None:
-        for _, timer in self._timers.pop(visit_id, {}).values():
+    def _drop(self, visit_id: str, key: str) -> None:
+        keys = self._due.get(visit_id)
+        if keys is None or key not in keys:
+            return
+        when = keys.pop(key)
+        if not keys:
+            del self._due[visit_id]
+        timer, steps = self._slots[when]
+        steps.pop((visit_id, key), None)
+        if not steps:
             timer.cancel()
+            del self._slots[when]
+
+    def _arm(self, when: datetime) -> asyncio.TimerHandle:
+        loop = asyncio.get_running_loop()
+        left = (when - datetime.now(UTC)).total_seconds()
+        return loop.call_at(loop.time() + min(max(left, 0.0), REARM_S), self._fire, when)
+
+    def _fire(self, when: datetime) -> None:
+        slot = self._slots.get(when)
+        if slot is None:  # pragma: no cover - cancelled timers do not fire
+            return
+        if datetime.now(UTC) < when:  # armed for REARM_S, or the loop's clock ran ahead
+            self._slots[when] = (self._arm(when), slot[1])
+            return
+        del self._slots[when]
+        for visit_id, key in slot[1]:
+            keys = self._due[visit_id]
+            del keys[key]
+            if not keys:
+                del self._due[visit_id]
+            self._tasks.spawn(self._step(visit_id, key, when), f"{visit_id}|{key}")
