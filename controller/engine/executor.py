@@ -99,7 +99,10 @@ class Executor:
             # that stale report must not become what this claim's release goes back to.
             now = {**device.state, **self._settling.get(device.id, {})}
             self.claims.claim(layer, priority, device.id, state, reported=now, hold=hold)
-        self._save()
+        # Saved with the next deferred writes, committed off the loop: the commands do not
+        # wait for the disk. Lost to a crash in those milliseconds, the claim goes with the
+        # step's own claim (the same batch), and the step runs again after the restart.
+        self._save(defer=True)
         return await self._converge(devices, state, visit_id=visit_id, step=step)
 
     async def _converge(

@@ -109,9 +109,10 @@ class Steps:
         """One cue, once per visit. `speak=False`: the actions only (the guest is here).
         `pressed`: set off by a trigger, its claim is committed with the trigger's. `due`:
         when it was due, for its lateness (none for one forced early: VIP now)."""
-        # The claim is committed before the cue acts: with the device claims its first
-        # action saves (one commit), or alone for a cue that only speaks; a pressed cue's
-        # with its press, just after (see _carry_out).
+        # The claim is committed with the device claims its actions make, in the writer
+        # thread, after their commands have gone out (setting a device twice after a power
+        # cut is harmless), and waited for before anything is said; a pressed cue's with
+        # its press, just after its words (see _carry_out).
         if not self.ledger.claim(visit_id, cue_id, defer=True):
             return
         if due is not None:  # once per cue and visit: only the claim's winner gets here
@@ -135,8 +136,8 @@ class Steps:
                                                 due=due)
         finally:
             self._leave(visit_id)
-        if not pressed and not cue.actions:
-            self.ledger.commit()  # nothing saved the claim yet: before anything is said
+        if not pressed:  # the claim is on the disk before anything is said
+            await self.ledger.committed()
         await self._cue_words(visit, cue, ok, speak=speak)
 
     async def _cue_actions(self, visit_id: str, cue: Cue, *, force: bool,

@@ -200,34 +200,42 @@ class Database:
             loop.call_later(DEFER_S, self._flush_from_timer)
 
     def flush_deferred(self) -> None:
-        """Commit the deferred writes now (before a read, at shutdown)."""
-        if self._deferred.writes:
-            self._commit_deferred()
-        self._run_committed()
-
-    def _commit_deferred(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        """Commit what is deferred. `loop`: called in the writer thread; the `after`s then
-        run on that loop."""
+        """Commit the deferred writes now (before a read, at shutdown). A batch the writer
+        thread is committing is waited for: what follows sees it, and is fed after it."""
         with self._deferred.commit:
-            with self._deferred.lock:
-                pending, self._deferred.writes = self._deferred.writes, []
-                durable, self._deferred.durable = self._deferred.durable, False
-            if not pending:
-                return
-            sessions = self._durable_writes if durable else self._writes
-            with sessions() as session, session.begin():
-                for write, _ in pending:
-                    write(session)
-            if loop is None:
-                self._run_committed()  # the writer's earlier batches' first
-                for _, after in pending:
-                    if after is not None:
-                        after()
-                return
-            afters = [after for _, after in pending if after is not None]
-            if afters:
+            afters = self._commit_locked() if self._deferred.writes else []
+        self._run_committed()  # the writer's earlier batches' first
+        for after in afters:  # outside the lock: one may write again
+            after()
+
+    def _commit_deferred(self, loop: asyncio.AbstractEventLoop) -> None:
+        """In the writer thread: commit what is deferred; the `after`s then run on `loop`."""
+        with self._deferred.commit:
+            afters = self._commit_locked()
+            if afters:  # still under the lock: a flush on the loop runs them before its own
                 self._deferred.committed.extend(afters)
                 loop.call_soon_threadsafe(self._run_committed)
+
+    def _commit_locked(self) -> list[After]:
+        with self._deferred.lock:
+            pending, self._deferred.writes = self._deferred.writes, []
+            durable, self._deferred.durable = self._deferred.durable, False
+        if not pending:
+            return []
+        sessions = self._durable_writes if durable else self._writes
+        with sessions() as session, session.begin():
+            for write, _ in pending:
+                write(session)
+        return [after for _, after in pending if after is not None]
+
+    async def commit_deferred(self) -> None:
+        """Commit what is deferred now, in the writer thread, and wait for it there: the
+        loop goes on meanwhile (a durable commit waits for the disk)."""
+        if self._in_memory:
+            self.flush_deferred()
+            return
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._writer.get(), self._commit_deferred, loop)
 
     def _run_committed(self) -> None:
         """The `after`s of the batches the writer thread committed (on the loop)."""

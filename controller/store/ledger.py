@@ -95,6 +95,10 @@ class StepLedger:
         """Commit the deferred claims (and every other deferred write) now."""
         self._db.flush_deferred()
 
+    async def committed(self) -> None:
+        """As `commit`, in the database's writer thread, the loop going on meanwhile."""
+        await self._db.commit_deferred()
+
     def preload(self, visit_ids: Iterable[str]) -> None:
         """Read the claims of many visits in one query (at start-up, every open visit's),
         instead of one read each when they are first asked about."""
