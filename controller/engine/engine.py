@@ -309,10 +309,15 @@ class Engine:
     async def _carry_out(self, trigger: str, visit: Visit, source: str) -> TriggerResult:
         try:
             if trigger == "arrival" and visit.status is S.BOOKED:
-                # The guest came before the preparation: do it now, before the welcome.
-                self.book.set_status(visit.id, S.PREPARING)
+                # The guest came before the preparation: it starts now, with the welcome,
+                # which does not wait for the air conditioning or the lights to confirm.
+                # Claimed here, so that the plan below does not take them as stale.
+                self.book.set_status(visit.id, S.PREPARING, defer=True)
                 for cue in preparation_cues(self.scene):  # reminders would be stale
-                    await self.steps.run_cue(visit.id, cue.id, force=True, speak=False)
+                    if self.ledger.claim(visit.id, cue.id, defer=True):
+                        self._tasks.spawn(self.steps.run_cue(
+                            visit.id, cue.id, force=True, speak=False, claimed=True),
+                            f"{visit.id}|{cue.id}")
             # Committed with the steps it starts, once their announcement has gone out
             # (Database.defer). A crash in those milliseconds loses the press, status and
             # steps together: nothing is repeated on its own, and the press can be made again.

@@ -105,15 +105,16 @@ class Steps:
 
     async def run_cue(self, visit_id: str, cue_id: str, *, force: bool = False,
                        speak: bool = True, pressed: bool = False,
-                       due: datetime | None = None) -> None:
+                       due: datetime | None = None, claimed: bool = False) -> None:
         """One cue, once per visit. `speak=False`: the actions only (the guest is here).
         `pressed`: set off by a trigger, its claim is committed with the trigger's. `due`:
-        when it was due, for its lateness (none for one forced early: VIP now)."""
+        when it was due, for its lateness (none for one forced early: VIP now). `claimed`:
+        the caller has claimed it already (and only then runs it)."""
         # The claim is committed with the device claims its actions make, in the writer
         # thread, after their commands have gone out (setting a device twice after a power
         # cut is harmless), and waited for before anything is said; a pressed cue's with
         # its press, just after its words (see _carry_out).
-        if not self.ledger.claim(visit_id, cue_id, defer=True):
+        if not claimed and not self.ledger.claim(visit_id, cue_id, defer=True):
             return
         if due is not None:  # once per cue and visit: only the claim's winner gets here
             self.metrics.cue_started(cue_id, (self.clock() - due).total_seconds())

@@ -207,11 +207,14 @@ async def test_a_guest_who_comes_early_gets_the_site_ready_without_stale_reminde
     async with site_rig(tmp_path, mosquitto, topic_prefix, speed=SPEED) as rig:
         # 55 minutes early: T-45 is still 1 s away; within the hour, one press will do.
         visit = await rig.book(in_seconds=5.5)
+        # The rain sensor's first report is in (its cue is judged at once with the others).
+        await eventually(lambda: rig.daemon.registry["outdoor_weather"].state.get("rain")
+                         is not None)
         assert (await rig.engine.trigger("arrival", source="test")).accepted
-        # The preparation's devices were done before the welcome...
-        assert rig.sims["vip_room_ac"].state.get("power") is True
-        assert rig.sims["model_area_lights"].state.get("power") is True
+        # The preparation starts with the welcome (which does not wait for it)...
         await eventually(lambda: "王先生已到访,请各岗位做好接待工作" in rig.said())
+        await eventually(lambda: rig.sims["vip_room_ac"].state.get("power") is True)
+        await eventually(lambda: rig.sims["model_area_lights"].state.get("power") is True)
         # ...but "the guest comes in thirty minutes" is not said to staff greeting him.
         assert rig.said() == ["王先生已到访,请各岗位做好接待工作"]
         skipped = [e for e in rig.daemon.events.query(visit_id=visit.id, kinds=["cue"])
