@@ -143,9 +143,10 @@ class Database:
         """`read(session)` in a read transaction in the reader thread, so that reading and
         building many rows does not hold up the event loop (a button press waits on it).
 
-        The deferred writes are committed first, here on the loop: `read` sees every write
-        made before the call, and no deferred write's `after` runs in another thread."""
-        self.flush_deferred()
+        The deferred writes are committed first, by the writer thread, the loop going on
+        meanwhile (a durable batch waits for the disk): `read` sees every write made before
+        the call, and their `after`s still run on the loop."""
+        await self.commit_deferred()
 
         def work() -> T:
             with self._reads() as session, session.begin():
