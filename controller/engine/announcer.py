@@ -124,7 +124,9 @@ class Announcer:
             queue.push(announcement)
         except ValueError as exc:  # 100 waiting: a flood must not delay speech for hours
             self.metrics.announced(intercom_id, played=False)
-            self.events.append(
+            # Deferred as every announcement's event: under a flood a commit here for each
+            # refusal would stall the loop and refuse yet more.
+            self.events.append_soon(
                 "announcement", visit_id=visit_id, device_id=intercom_id,
                 detail={"step": step, "id": announcement.id, "text": announcement.text,
                         "priority": announcement.priority, "played": False,
