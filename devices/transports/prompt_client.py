@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import aiomqtt
 import paho.mqtt.client as mqtt
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 # Read from the socket at once (bytes), and packets handled before the loop turns.
 RECV_BYTES = 65536
 READ_PACKETS_PER_TURN = 1000
+_MID = struct.Struct("!H")
 # (topic, payload, retained) of every incoming message, called in the loop thread in the
 # order paho read them off the socket.
 Deliver = Callable[[str, bytes, bool], None]
@@ -63,6 +65,8 @@ class PromptClient(aiomqtt.Client):
         self._paho_sock_recv = paho._sock_recv  # noqa: SLF001
         paho._sock_recv = self._sock_recv  # type: ignore[method-assign]  # noqa: SLF001
         self._paho_handle_publish = paho._handle_publish  # noqa: SLF001
+        self._paho_handle_pubackcomp = paho._handle_pubackcomp  # noqa: SLF001
+        paho._handle_pubackcomp = self._handle_pubackcomp  # type: ignore[method-assign]  # noqa: SLF001
         if deliver is not None:
             paho._handle_publish = self._handle_publish  # type: ignore[method-assign]  # noqa: SLF001
 
@@ -172,6 +176,25 @@ class PromptClient(aiomqtt.Client):
             raise aiomqtt.MqttError("Operation timed out") from None
         finally:
             self._acks.pop(info.mid, None)
+
+    def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
+        """paho's, for the PUBACK of MQTT 3.1.1 with no cap in flight (this client's): the
+        message id is all there is to read, not a reason code and properties objects."""
+        client = self._client
+        packet = client._in_packet["packet"]  # noqa: SLF001
+        if (cmd != "PUBACK" or len(packet) != 2 or client._protocol == mqtt.MQTTv5  # noqa: SLF001
+                or client._max_inflight_messages):  # noqa: SLF001
+            return self._paho_handle_pubackcomp(cmd)
+        (mid,) = _MID.unpack(packet)
+        with client._out_message_mutex:  # noqa: SLF001
+            message = client._out_messages.pop(mid, None)  # noqa: SLF001
+            if message is None:  # acknowledged before: said once
+                return mqtt.MQTT_ERR_SUCCESS
+            client._inflight_messages -= 1  # noqa: SLF001
+        with client._in_callback_mutex:  # noqa: SLF001
+            self._on_publish(client, None, mid, None, None)
+        message.info._set_as_published()  # noqa: SLF001
+        return mqtt.MQTT_ERR_SUCCESS
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason_code: Any,
                     properties: Any) -> None:
