@@ -58,8 +58,6 @@ async def serve(site_path: str, only: str) -> None:
                                   qos=REPLY_QOS, retain=reply.retain)
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
     client = PromptClient(host, port, identifier="bench-multisim", socket_options=[NODELAY],
                           deliver=answer)
     async with client:
@@ -70,6 +68,8 @@ async def serve(site_path: str, only: str) -> None:
                                        retain=m.retain, timeout=30)
                   for sim in sims for m in sim.birth()]
         await asyncio.gather(*births)
+        # Until now SIGTERM ends the process as it comes; from here, with a DISCONNECT.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         print("ready", flush=True)
         await stop.wait()
 
