@@ -14,12 +14,12 @@ import random
 import socket
 import ssl
 from dataclasses import dataclass
-from typing import Any
 
 import aiomqtt
 
 from devices.model import prefixed, unprefixed
 from devices.transports.base import Connection, Handler, TransportUnavailable
+from devices.transports.prompt_client import PromptClient
 
 log = logging.getLogger(__name__)
 
@@ -36,49 +36,10 @@ NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 # command to 200 lights (or the state queries of a 1,000-device site at connect) is that many
 # by design, not a fault: warn only far beyond it.
 PENDING_PUBLISH_WARNING = 5000
+# Topics whose handlers are remembered (every device's few, on a 1,000-device site).
+MAX_ROUTES = 20_000
 
-__all__ = ["MqttSettings", "MqttTransport", "TransportUnavailable"]
-
-
-class PromptClient(aiomqtt.Client):
-    """aiomqtt's client, but a publish made in the event loop goes on the wire at once.
-
-    aiomqtt hands every outgoing packet to the loop as a writer callback, through
-    call_soon_threadsafe: the announcement for a button press waited two loop turns and a
-    wake-up of the loop's self-pipe before it was written (bench/, "Performance"). Here, on
-    the loop's own thread and outside paho's callbacks (the same condition paho itself uses
-    without an outside loop), paho writes it now; only what the socket does not take at once
-    is left to the writer callback.
-    """
-
-    def _on_socket_register_write(self, client: Any, userdata: Any, sock: Any) -> None:
-        try:
-            on_loop = asyncio.get_running_loop() is self._loop
-        except RuntimeError:  # paho's connecting thread
-            on_loop = False
-        lock = client._in_callback_mutex  # noqa: SLF001 - paho's; pinned in pyproject.toml
-        if on_loop and lock.acquire(False):
-            lock.release()
-            client.loop_write()  # its end unregisters the writer (all sent) or keeps it asked
-            if not client.want_write():
-                return
-        super()._on_socket_register_write(client, userdata, sock)
-
-    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any,
-                       properties: Any = None) -> None:
-        """A link lost before the broker's CONNACK fails the connect now.
-
-        aiomqtt ignores such a disconnection, so the connect waited out its whole timeout
-        (10 s) for an answer that could no longer come: the daemon stayed off the broker for
-        10 s after a broker restart behind a proxy or load balancer (accepted, then closed),
-        or after a half-open link (paho gives up at the keepalive), and the held devices
-        with it (the chaos campaign, README "Reliability").
-        """
-        if not self._connected.done():
-            self._connected.set_exception(
-                aiomqtt.MqttCodeError(reason_code, "Disconnected before the CONNACK"))
-            return
-        super()._on_disconnect(client, userdata, flags, reason_code, properties)
+__all__ = ["MqttSettings", "MqttTransport", "PromptClient", "TransportUnavailable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +70,9 @@ class MqttTransport(Connection):
         self.connects = 0  # how many times a connection was made (tests and status)
         self._exact: dict[str, list[Handler]] = {}
         self._wild: dict[str, list[Handler]] = {}
-        self._client: aiomqtt.Client | None = None
+        self._client: PromptClient | None = None
+        # Topic → its handlers, exact and wildcard, found once (cleared by a subscribe).
+        self._routes: dict[str, list[Handler]] = {}
 
     # --- registry ----------------------------------------------------------------------
 
@@ -118,6 +81,7 @@ class MqttTransport(Connection):
         table = self._wild if ("+" in topic_filter or "#" in topic_filter) else self._exact
         first = topic_filter not in table
         table.setdefault(topic_filter, []).append(handler)
+        self._routes.clear()
         client = self._client
         if first and client is not None and self.connected.is_set():
             self._tasks.spawn(self._subscribe_later(client, topic_filter), "subscribe")
@@ -144,7 +108,7 @@ class MqttTransport(Connection):
         if client is None:
             raise TransportUnavailable(f"connection lost; {topic} not sent", topic=topic)
         try:
-            await client.publish(
+            await client.publish_acked(
                 prefixed(self.settings.topic_prefix, topic), payload, qos=qos, retain=retain,
                 timeout=timeout,
             )
@@ -175,7 +139,7 @@ class MqttTransport(Connection):
 
     # --- the connection loop -----------------------------------------------------------
 
-    def _make_client(self) -> aiomqtt.Client:
+    def _make_client(self) -> PromptClient:
         s = self.settings
         will = None
         if s.status_topic:
@@ -195,6 +159,7 @@ class MqttTransport(Connection):
             socket_options=[NODELAY],
             timeout=10,
             clean_session=s.clean_session,
+            deliver=self._dispatch,
         )
         client.pending_calls_threshold = PENDING_PUBLISH_WARNING
         return client
@@ -207,8 +172,10 @@ class MqttTransport(Connection):
                     self._client = client
                     attempt = 0
                     await self._on_connected(client)
-                    async for message in client.messages:
-                        self._dispatch(str(message.topic), message.payload, message.retain)
+                    # Messages go to _dispatch as paho reads them (PromptClient's `deliver`):
+                    # the iterator only ends, by raising, when the link is lost.
+                    async for _ in client.messages:
+                        pass
             except aiomqtt.MqttError as exc:
                 if self._closing:
                     return
@@ -223,7 +190,7 @@ class MqttTransport(Connection):
             attempt = min(attempt + 1, 16)
             await asyncio.sleep(delay)
 
-    async def _on_connected(self, client: aiomqtt.Client) -> None:
+    async def _on_connected(self, client: PromptClient) -> None:
         filters = [*self._exact, *self._wild]
         if filters:
             await self._subscribe_now(client, filters)
@@ -238,26 +205,35 @@ class MqttTransport(Connection):
                  self.settings.host, self.settings.port, len(filters))
         self._notify(True)
 
-    async def _subscribe_later(self, client: aiomqtt.Client, topic_filter: str) -> None:
+    async def _subscribe_later(self, client: PromptClient, topic_filter: str) -> None:
         """A filter added while connected; if the connection drops first, the reconnect
         subscribes it with the others."""
         with contextlib.suppress(aiomqtt.MqttError):
             await self._subscribe_now(client, [topic_filter])
 
-    async def _subscribe_now(self, client: aiomqtt.Client, filters: list[str]) -> None:
+    async def _subscribe_now(self, client: PromptClient, filters: list[str]) -> None:
         prefix = self.settings.topic_prefix
         # Brokers cap the topics in one SUBSCRIBE; batches keep a 1,000-device site fast.
         for i in range(0, len(filters), 100):
             batch = [(prefixed(prefix, f), COMMAND_QOS) for f in filters[i : i + 100]]
             await client.subscribe(batch)
 
-    def _dispatch(self, wire_topic: str, payload: object, retained: bool) -> None:
+    def _dispatch(self, wire_topic: str, payload: bytes, retained: bool) -> None:
         topic = unprefixed(self.settings.topic_prefix, wire_topic)
         if topic is None:
             return
-        data = payload if isinstance(payload, bytes) else str(payload or "").encode()
+        handlers = self._routes.get(topic)
+        if handlers is None:
+            handlers = self._route(topic)
+        self._call(handlers, topic, payload, retained)
+
+    def _route(self, topic: str) -> list[Handler]:
         handlers = list(self._exact.get(topic, ()))
+        parsed = aiomqtt.Topic(topic)
         for pattern, hs in self._wild.items():
-            if aiomqtt.Topic(topic).matches(pattern):
+            if parsed.matches(pattern):
                 handlers.extend(hs)
-        self._call(handlers, topic, data, retained)
+        if len(self._routes) >= MAX_ROUTES:  # a wildcard over endless topics: start again
+            self._routes.clear()
+        self._routes[topic] = handlers
+        return handlers
