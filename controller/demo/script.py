@@ -41,10 +41,11 @@ SHOW_FLAT = timedelta(minutes=20)
 DEPARTURE = timedelta(minutes=55)
 # Wall-clock seconds the restore may be late before the demo gives up on it.
 RESTORE_SLACK_S = 15.0
-# Wall-clock seconds for confirmations still in flight after the restore.
-SETTLE_S = 0.5
 # At most this long after the restore for queued announcements to be said (real speech).
 SPEECH_DRAIN_S = 45.0
+# At most this long for the timeline to print what the event log holds (it prints within
+# milliseconds; the bound only keeps a stuck feed from holding the demo).
+CATCH_UP_S = 2.0
 # A customer without a booking comes during the visit (P1): kept for a callback, which the
 # 客户管家 books after the visit, for the next day.
 WALK_IN_CUSTOMER: dict[str, Any] = {"surname": "赵", "honorific": "先生", "phone": "13900001111"}
@@ -97,6 +98,7 @@ async def play_visit(daemon: Daemon, sims: SiteSimulators, timeline: Timeline, *
         steps = []
     for offset, what, act in steps:
         await _sleep_until(daemon, visit.start + offset / speed)
+        await timeline.caught_up(daemon.events, CATCH_UP_S)  # what came before, first
         timeline.note(daemon.clock(), what)
         await act()
 
@@ -106,12 +108,14 @@ async def play_visit(daemon: Daemon, sims: SiteSimulators, timeline: Timeline, *
         await asyncio.wait_for(restored.wait(), max(wait, RESTORE_SLACK_S))
     except TimeoutError:
         timeline.note(daemon.clock(), "the restore did not come")
+    # The announcements may still be queued (spoken for real, they take seconds each): let
+    # them be said, the 客户管家 told of the callbacks, before the callback and the summary
+    # (bounded, so the demo always ends).
+    await daemon.announcer.wait_idle(SPEECH_DRAIN_S)
+    await timeline.caught_up(daemon.events, CATCH_UP_S)
     if not manual:
         await _call_back(daemon, timeline)
-    # Spoken for real, the announcements take seconds each and may still be queued: let
-    # them be said before the summary (bounded, so the demo always ends).
-    await daemon.announcer.wait_idle(SPEECH_DRAIN_S)
-    await asyncio.sleep(SETTLE_S)
+    await timeline.caught_up(daemon.events, CATCH_UP_S)
 
     events = list(reversed(daemon.events.query(limit=1000)))
     said = demo_media.played(daemon) if real_media else \
