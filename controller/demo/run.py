@@ -30,6 +30,7 @@ from controller.auth.settings import AuthSettings
 from controller.config.overrides import with_broker, with_database
 from controller.config.site import ReportSettings, SiteConfig
 from controller.daemon import Daemon
+from controller.demo import DEFAULT_SPEED
 from controller.demo import media as demo_media
 from controller.demo import serial as demo_serial
 from controller.demo.broker import EmbeddedBroker
@@ -44,7 +45,7 @@ from simulators.site import SiteSimulators
 # a clone is a link to it, for the commands the README shows).
 DEMO_SITE = Path(__file__).with_name("demo_site.yaml")
 # Wall-clock seconds between booking and T-45, so that the start-up shows before the cues.
-LEAD_MARGIN_S = 3.0
+LEAD_MARGIN_S = 1.0
 # How long stopped tasks get to finish before they count as left running.
 STRAY_WAIT_S = 1.0
 # The exit status after Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
@@ -60,7 +61,7 @@ PASSWORD_LETTERS = "abcdefghjkmnpqrstuvwxyz23456789"  # nothing to mistake for a
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
     mqtt: str | None = None  # None: the embedded broker
-    speed: float = 120.0
+    speed: float = DEFAULT_SPEED
     lead: float | None = None  # seconds from booking to the visit's start; None: just after T-45
     api: bool = True
     prefix: str = ""

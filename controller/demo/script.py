@@ -46,6 +46,10 @@ SPEECH_DRAIN_S = 45.0
 # At most this long for the timeline to print what the event log holds (it prints within
 # milliseconds; the bound only keeps a stuck feed from holding the demo).
 CATCH_UP_S = 2.0
+# How long the simulated intercom speaks per character, on the procedure's clock: Mandarin
+# text-to-speech says about four characters a second. Scaled by the speed like every other
+# wait, so an announcement "takes" seconds of procedure time, not minutes of it.
+SPEECH_PER_CHAR = timedelta(seconds=0.25)
 # A customer without a booking comes during the visit (P1): kept for a callback, which the
 # 客户管家 books after the visit, for the next day.
 WALK_IN_CUSTOMER: dict[str, Any] = {"surname": "赵", "honorific": "先生", "phone": "13900001111"}
@@ -60,6 +64,9 @@ async def play_visit(daemon: Daemon, sims: SiteSimulators, timeline: Timeline, *
                      found: dict[str, dict[str, Any]]) -> bool:
     """Book the guest, press the button through the visit (unless `manual`), switch the
     model-area lights off once, wait for the restore, print the summary. True: all went well."""
+    if not real_media:
+        _sim(sims, INTERCOM, VipctlIntercomGateway).seconds_per_char = \
+            SPEECH_PER_CHAR.total_seconds() / speed
     start = daemon.clock() + timedelta(seconds=lead_s)
     request = VisitRequest.model_validate(
         {**DEMO_GUEST, "start": start, "duration": VISIT_LENGTH / speed},
