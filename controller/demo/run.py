@@ -34,7 +34,7 @@ from controller.demo import DEFAULT_SPEED
 from controller.demo import media as demo_media
 from controller.demo import serial as demo_serial
 from controller.demo.broker import EmbeddedBroker
-from controller.demo.script import PREPARATION, play_visit, states
+from controller.demo.script import PREPARATION, load_report_modules, play_visit, states
 from controller.demo.timeline import Timeline
 from controller.lifecycle import stop_on_signals
 from controller.store.events import Subscription
@@ -130,6 +130,10 @@ async def run_demo(site: SiteConfig, scene: Scene, options: DemoOptions, console
         await daemon.start()
         if options.api:
             await _start_api(daemon, timeline, stack, login)
+        # In a worker thread while the visit mostly waits, rather than after it.
+        loader = asyncio.create_task(asyncio.to_thread(load_report_modules),
+                                     name="demo:report-modules")
+        stack.push_async_callback(cancel_and_wait, loader)
         ok = await _until_signalled(
             play_visit(daemon, sims, timeline, speed=options.speed, lead_s=options.lead_s(),
                        manual=options.manual, real_media=options.real_media,

@@ -6,6 +6,7 @@ restore and a summary of what was done and said."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -15,7 +16,6 @@ from controller.config.site import SiteConfig
 from controller.daemon import Daemon, teardown_of
 from controller.demo import media as demo_media
 from controller.demo.timeline import Timeline, compare_states, summarize
-from controller.reports.make import write_visit_report
 from controller.store.requests import VisitRequest
 from devices.capabilities import attributes_of
 from simulators.base import SimulatedDevice
@@ -50,6 +50,9 @@ CATCH_UP_S = 2.0
 # text-to-speech says about four characters a second. Scaled by the speed like every other
 # wait, so an announcement "takes" seconds of procedure time, not minutes of it.
 SPEECH_PER_CHAR = timedelta(seconds=0.25)
+# What the report at the end loads (matplotlib, WeasyPrint and its Pango: ~1.7 s on a small
+# box), loaded while the visit mostly waits, instead of after it.
+REPORT_MODULES = ("controller.reports.make", "weasyprint")
 # A customer without a booking comes during the visit (P1): kept for a callback, which the
 # 客户管家 books after the visit, for the next day.
 WALK_IN_CUSTOMER: dict[str, Any] = {"surname": "赵", "honorific": "先生", "phone": "13900001111"}
@@ -154,9 +157,21 @@ async def _call_back(daemon: Daemon, timeline: Timeline) -> None:
         await daemon.walk_ins.book_callback(walk_in.id, source="demo")
 
 
+def load_report_modules() -> None:
+    """Import what the report needs; for a worker thread while the visit runs. A missing
+    Pango is the report's to say (controller/reports/pdf.py), not the loader's."""
+    for name in REPORT_MODULES:
+        try:
+            importlib.import_module(name)
+        except (ImportError, OSError):
+            continue
+
+
 def write_report(daemon: Daemon, visit_id: str, timeline: Timeline) -> None:
     """The visit's report (controller/reports), as `vipctl report visit` writes it. On the
     loop, at the very end: nothing is left for the daemon to do meanwhile."""
+    from controller.reports.make import write_visit_report  # loaded meanwhile: load_report_modules
+
     began = time.monotonic()
     folder = daemon.site.reports.folder
     assert folder is not None  # filled in when the site file is loaded
