@@ -8,6 +8,7 @@ down cleanly (exit 0).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -208,6 +209,9 @@ def demo(
     except TimeoutError:
         print(f"error: the broker at {mqtt} did not let the simulators connect", file=sys.stderr)
         raise typer.Exit(EXIT_FAILED) from None
+    # The process ends now: spare the interpreter's last collection of everything the run
+    # made (the report's font tables among it), 0.6 s of the demo's wall time.
+    gc.freeze()
     raise typer.Exit(code)
 
 
