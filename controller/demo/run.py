@@ -1,4 +1,4 @@
-"""`vipctl demo`: a whole VIP visit on simulated devices, in about a minute.
+"""`vipctl demo`: a whole VIP visit on simulated devices, in under half a minute.
 
 In one process: an embedded MQTT broker (unless --mqtt), a simulator for every device of
 config/demo.yaml, and the daemon with a throw-away SQLite database. It books a guest a few
