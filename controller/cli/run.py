@@ -8,6 +8,7 @@ down cleanly (exit 0).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ from controller.cli.loading import (
 from controller.config.overrides import with_broker
 from controller.config.site import SiteConfig
 from controller.daemon import Daemon
+from controller.demo import DEFAULT_SPEED
 from controller.errors import BadInput
 from controller.lifecycle import configure_logging, stop_on_signals
 from controller.service.logs import format_for_service
@@ -155,7 +157,8 @@ def demo(
     mqtt: Annotated[str | None, typer.Option(
         help="Use this broker (mqtt://host:port) instead of the embedded one.")] = None,
     speed: Annotated[float, typer.Option(
-        min=1.0, help="Procedure minutes per wall-clock minute (120: an hour in 30 s).")] = 120.0,
+        min=1.0, help="Procedure minutes per wall-clock minute (360: an hour in 10 s).")
+    ] = DEFAULT_SPEED,
     lead: Annotated[float | None, typer.Option(
         min=0.0, help="Seconds from now to the visit's start; default: just after T-45.")] = None,
     no_api: Annotated[bool, typer.Option("--no-api", help="Do not start the HTTP API.")] = False,
@@ -174,7 +177,7 @@ def demo(
         "gateway and sand-table lights on a simulated DMX widget (serial ports).")] = False,
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "error",
 ) -> None:
-    """A whole VIP visit on simulated devices, in about a minute, with a live timeline."""
+    """A whole VIP visit on simulated devices, in under half a minute, with a live timeline."""
     from controller.demo.broker import BrokerUnavailable
     from controller.demo.run import DemoOptions, demo_site, run_demo
 
@@ -206,6 +209,9 @@ def demo(
     except TimeoutError:
         print(f"error: the broker at {mqtt} did not let the simulators connect", file=sys.stderr)
         raise typer.Exit(EXIT_FAILED) from None
+    # The process ends now: spare the interpreter's last collection of everything the run
+    # made (the report's font tables among it), 0.6 s of the demo's wall time.
+    gc.freeze()
     raise typer.Exit(code)
 
 

@@ -6,6 +6,7 @@ restore and a summary of what was done and said."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -15,7 +16,6 @@ from controller.config.site import SiteConfig
 from controller.daemon import Daemon, teardown_of
 from controller.demo import media as demo_media
 from controller.demo.timeline import Timeline, compare_states, summarize
-from controller.reports.make import write_visit_report
 from controller.store.requests import VisitRequest
 from devices.capabilities import attributes_of
 from simulators.base import SimulatedDevice
@@ -41,10 +41,18 @@ SHOW_FLAT = timedelta(minutes=20)
 DEPARTURE = timedelta(minutes=55)
 # Wall-clock seconds the restore may be late before the demo gives up on it.
 RESTORE_SLACK_S = 15.0
-# Wall-clock seconds for confirmations still in flight after the restore.
-SETTLE_S = 0.5
 # At most this long after the restore for queued announcements to be said (real speech).
 SPEECH_DRAIN_S = 45.0
+# At most this long for the timeline to print what the event log holds (it prints within
+# milliseconds; the bound only keeps a stuck feed from holding the demo).
+CATCH_UP_S = 2.0
+# How long the simulated intercom speaks per character, on the procedure's clock: Mandarin
+# text-to-speech says about four characters a second. Scaled by the speed like every other
+# wait, so an announcement "takes" seconds of procedure time, not minutes of it.
+SPEECH_PER_CHAR = timedelta(seconds=0.25)
+# What the report at the end loads (matplotlib, WeasyPrint and its Pango: ~1.7 s on a small
+# box), loaded while the visit mostly waits, instead of after it.
+REPORT_MODULES = ("controller.reports.make", "weasyprint")
 # A customer without a booking comes during the visit (P1): kept for a callback, which the
 # 客户管家 books after the visit, for the next day.
 WALK_IN_CUSTOMER: dict[str, Any] = {"surname": "赵", "honorific": "先生", "phone": "13900001111"}
@@ -59,6 +67,9 @@ async def play_visit(daemon: Daemon, sims: SiteSimulators, timeline: Timeline, *
                      found: dict[str, dict[str, Any]]) -> bool:
     """Book the guest, press the button through the visit (unless `manual`), switch the
     model-area lights off once, wait for the restore, print the summary. True: all went well."""
+    if not real_media:
+        _sim(sims, INTERCOM, VipctlIntercomGateway).seconds_per_char = \
+            SPEECH_PER_CHAR.total_seconds() / speed
     start = daemon.clock() + timedelta(seconds=lead_s)
     request = VisitRequest.model_validate(
         {**DEMO_GUEST, "start": start, "duration": VISIT_LENGTH / speed},
@@ -97,6 +108,7 @@ async def play_visit(daemon: Daemon, sims: SiteSimulators, timeline: Timeline, *
         steps = []
     for offset, what, act in steps:
         await _sleep_until(daemon, visit.start + offset / speed)
+        await timeline.caught_up(daemon.events, CATCH_UP_S)  # what came before, first
         timeline.note(daemon.clock(), what)
         await act()
 
@@ -106,12 +118,14 @@ async def play_visit(daemon: Daemon, sims: SiteSimulators, timeline: Timeline, *
         await asyncio.wait_for(restored.wait(), max(wait, RESTORE_SLACK_S))
     except TimeoutError:
         timeline.note(daemon.clock(), "the restore did not come")
+    # The announcements may still be queued (spoken for real, they take seconds each): let
+    # them be said, the 客户管家 told of the callbacks, before the callback and the summary
+    # (bounded, so the demo always ends).
+    await daemon.announcer.wait_idle(SPEECH_DRAIN_S)
+    await timeline.caught_up(daemon.events, CATCH_UP_S)
     if not manual:
         await _call_back(daemon, timeline)
-    # Spoken for real, the announcements take seconds each and may still be queued: let
-    # them be said before the summary (bounded, so the demo always ends).
-    await daemon.announcer.wait_idle(SPEECH_DRAIN_S)
-    await asyncio.sleep(SETTLE_S)
+    await timeline.caught_up(daemon.events, CATCH_UP_S)
 
     events = list(reversed(daemon.events.query(limit=1000)))
     said = demo_media.played(daemon) if real_media else \
@@ -143,9 +157,21 @@ async def _call_back(daemon: Daemon, timeline: Timeline) -> None:
         await daemon.walk_ins.book_callback(walk_in.id, source="demo")
 
 
+def load_report_modules() -> None:
+    """Import what the report needs; for a worker thread while the visit runs. A missing
+    Pango is the report's to say (controller/reports/pdf.py), not the loader's."""
+    for name in REPORT_MODULES:
+        try:
+            importlib.import_module(name)
+        except (ImportError, OSError):
+            continue
+
+
 def write_report(daemon: Daemon, visit_id: str, timeline: Timeline) -> None:
     """The visit's report (controller/reports), as `vipctl report visit` writes it. On the
     loop, at the very end: nothing is left for the daemon to do meanwhile."""
+    from controller.reports.make import write_visit_report  # loaded meanwhile: load_report_modules
+
     began = time.monotonic()
     folder = daemon.site.reports.folder
     assert folder is not None  # filled in when the site file is loaded

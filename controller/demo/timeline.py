@@ -7,6 +7,7 @@ is the air conditioning, T+00:00 the booked arrival), scaled back up by the spee
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.markup import escape
 
-from controller.store.events import Event
+from controller.store.events import Event, EventLog
 
 # How each event kind is marked in the timeline (and its colour).
 MARKS: dict[str, tuple[str, str]] = {
@@ -177,6 +178,8 @@ class Timeline:
         self.began = began
         self.start: datetime | None = None  # the visit's start, once booked
         self.booked: datetime | None = None  # events before it have no procedure time
+        self.seen = 0  # the id of the last event through event()
+        self._advanced = asyncio.Event()  # set by event(): `seen` may have moved
 
     def header(self) -> None:
         self.console.print(f"[dim]{'wall':<12} {'elapsed':>7}  {'proc.':<7}  "
@@ -194,12 +197,29 @@ class Timeline:
             f"{marked} {escape(text)}", soft_wrap=True)
 
     def event(self, event: Event) -> None:
+        self.seen = max(self.seen, event.id)
+        self._advanced.set()
         text = describe(event)
         if text is not None:
             self.line(event.at, event.kind, text)
 
     def note(self, at: datetime, text: str) -> None:
         self.line(at, "demo", text)
+
+    async def caught_up(self, log: EventLog, timeout: float) -> bool:
+        """Wait until every event in `log` now has come through the feed to event(), so that
+        a note printed next comes after them; False after `timeout` seconds."""
+        newest = log.query(limit=1)  # a read: it first writes what append_soon holds
+        if not newest:
+            return True
+        try:
+            async with asyncio.timeout(timeout):
+                while self.seen < newest[0].id:
+                    self._advanced.clear()
+                    await self._advanced.wait()
+        except TimeoutError:
+            return False
+        return True
 
 
 def compare_states(before: Mapping[str, Mapping[str, Any]],

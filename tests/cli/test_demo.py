@@ -63,7 +63,11 @@ def test_demo_runs_a_whole_visit_on_the_embedded_broker() -> None:
     # A walk-in during the visit: kept for a callback, then booked after it.
     walk_in = line_of(out, r"walk-in\s+赵先生 came without a booking during v-\w+: declined")
     assert 14.5 < procedure_minutes(walk_in) < 19
-    line_of(out, r"walk-in\s+walk-in 1 called back and booked as v-\w+")
+    # The 客户管家 is told of the callback (once the reminder is said), then books it.
+    told = out.index(line_of(out, r"walk-in\s+the 客户管家 is told: 1 callback\(s\) waiting"))
+    calls = out.index(line_of(out, r"demo\s+the 客户管家 calls 赵先生 back"))
+    booked = out.index(line_of(out, r"walk-in\s+walk-in 1 called back and booked as v-\w+"))
+    assert told < calls < booked
     # Departure, then the restore five procedure minutes later.
     restore = line_of(out, r"restore\s+everyday state back")
     assert 59.5 < procedure_minutes(restore) < 64
