@@ -17,6 +17,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from controller.api.app import HEARTBEAT_S, make_app
+from controller.api.defaults import DEFAULT_HOST as DEFAULT_HOST
+from controller.api.defaults import DEFAULT_PORT as DEFAULT_PORT
 from controller.auth.credentials import Authenticator
 from controller.config.api import ApiSettings
 from controller.daemon import Daemon
@@ -24,11 +26,9 @@ from controller.errors import ControllerError
 
 log = logging.getLogger(__name__)
 
-# Loopback only by default: a phone on the site's network needs --api-host, and then the
-# credentials travel in clear unless the site file's `api: tls:` is set (or a TLS proxy
-# stands in front; see the README).
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
+# DEFAULT_HOST and DEFAULT_PORT are imported `as` themselves: re-exported for the demo and
+# the tests, which take them from here.
+
 # How long stop() lets requests in flight finish before cutting them off (seconds).
 STOP_TIMEOUT_S = 3
 # How often serve_api looks whether uvicorn has started (seconds).

@@ -12,16 +12,19 @@ import os
 import ssl
 import sys
 from collections.abc import Iterator
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from urllib.parse import quote
 
-import httpx
 import typer
 from rich.console import Console
 
 from controller.api.models import is_id
 from controller.cli import tables as cli_tables
 from controller.errors import ControllerError
+
+if TYPE_CHECKING:
+    # httpx is imported when a command talks to the API: `vipctl run` starts without it.
+    import httpx
 
 DEFAULT_API = "http://127.0.0.1:8765"
 API_ENV = "VIPCTL_API"
@@ -103,6 +106,8 @@ class Client:
     """The daemon's API over HTTP; `with Client(api) as client:` closes its connections."""
 
     def __init__(self, api: str) -> None:
+        import httpx
+
         self.api = api.rstrip("/")
         try:
             self.http = httpx.Client(base_url=self.api, timeout=TIMEOUT_S, verify=_verify(),
@@ -126,6 +131,8 @@ class Client:
               "is `vipctl run` running?", EXIT_UNREACHABLE)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
@@ -134,6 +141,8 @@ class Client:
 
     def stream(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any] | None]:
         """Server-sent events as dicts; None once, when the stream is open (subscribed)."""
+        import httpx
+
         try:
             with self.http.stream("GET", path, params=params, timeout=httpx.Timeout(
                     TIMEOUT_S, read=None)) as response:
