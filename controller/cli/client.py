@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from urllib.parse import quote
 
 import typer
-from rich.console import Console
 
-from controller.api.models import is_id
 from controller.cli import tables as cli_tables
 from controller.errors import ControllerError
 
 if TYPE_CHECKING:
-    # httpx is imported when a command talks to the API: `vipctl run` starts without it.
+    # httpx and rich are imported when a command talks to the API and prints its answer:
+    # `vipctl run` starts without them.
     import httpx
+    from rich.console import Console
 
 DEFAULT_API = "http://127.0.0.1:8765"
 API_ENV = "VIPCTL_API"
@@ -166,6 +166,8 @@ class Client:
 
 
 def _out(data: Any, as_json: bool, render: Any) -> None:
+    from rich.console import Console
+
     if as_json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
@@ -173,6 +175,8 @@ def _out(data: Any, as_json: bool, render: Any) -> None:
 
 
 def _refused(exc: Refused, as_json: bool) -> NoReturn:
+    from rich.console import Console
+
     if as_json:
         print(json.dumps(exc.body, ensure_ascii=False, indent=2))
     else:
@@ -272,6 +276,8 @@ def visit_cancel(
 
 
 def _path(visit_id: str) -> str:
+    from controller.api.models import is_id
+
     # An id is data, never URL syntax: anything not shaped like an id is no visit of ours.
     if not is_id(visit_id):
         _fail(f"no visit {visit_id[:64]!r}", EXIT_FAILED)
@@ -378,6 +384,8 @@ def events(
 
 def _follow(client: Client, filters: dict[str, Any], params: dict[str, Any],
             as_json: bool) -> None:
+    from rich.console import Console
+
     console = Console()
     seen = 0
     try:

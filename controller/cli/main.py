@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from common.yamlconf import ConfigError
 from controller.cli.agent import register as register_agent_commands
@@ -45,6 +44,8 @@ def check_config(
     path: Annotated[Path, typer.Argument(help="The site file (YAML) to check.")],
 ) -> None:
     """Check a site file; print its devices and groups, or every problem with its line."""
+    from rich.console import Console
+
     from controller.cli.check_config import render_site  # rich's tables: this command's
 
     notes: list[str] = []

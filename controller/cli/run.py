@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from controller.api.defaults import DEFAULT_HOST, DEFAULT_PORT
 from controller.cli.loading import (
@@ -139,6 +138,8 @@ def simulate(
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "warning",
 ) -> None:
     """Stand up a simulator for every device of a site, until Ctrl-C."""
+    from rich.console import Console
+
     from controller.demo.simulate import simulate as run_simulators  # loads the simulators
 
     with exit_on_bad_input():
@@ -186,6 +187,8 @@ def demo(
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "error",
 ) -> None:
     """A whole VIP visit on simulated devices, in about a minute, with a live timeline."""
+    from rich.console import Console
+
     from controller.demo.broker import BrokerUnavailable
     from controller.demo.run import DemoOptions, demo_site, run_demo
 
