@@ -6,7 +6,8 @@ seconds. The simulators run in the bench's own event loop, as the real devices w
 running while vipctl is down. A visit is booked, prepared and its guest arrives (a real
 button press); then, several times over: SIGKILL, the model-area lights, hall lights and
 promo video switched off by hand, restart, and the clock runs until the last of them reports
-its held state again, and the daemon has said "online" on its status topic.
+its held state again, and the daemon has said "online" on its status topic. vipctl's
+modules are compiled to bytecode first, as in bench/startup.py.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from bench import sitegen
 from bench.procs import Child, vipctl_run
+from bench.startup import compile_vipctl
 from bench.stats import Row
 from bench.wire import BenchClient
 from controller.config.site import load_site
@@ -162,6 +164,7 @@ async def scenario(site_path: Path, work: Path, config: RecoveryConfig,
 
 
 def run(broker: Mosquitto, work: Path, config: RecoveryConfig) -> list[Row]:
+    compile_vipctl()
     devices, groups = sitegen.demo()
     site = sitegen.write_site(work / "recovery-site.yaml", broker_url=broker.url,
                               database=work / "recovery.db", devices=devices, groups=groups)

@@ -11,8 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
-from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.tasks import TaskSet
 from controller.config.site import SiteConfig
@@ -25,8 +24,6 @@ from controller.engine.metrics import Metrics, MetricsExporter
 from controller.engine.preflight import Preflight
 from controller.engine.undo import PressUndo
 from controller.engine.walk_ins import WalkIns
-from controller.homeassistant.discovery import HaSite
-from controller.homeassistant.service import HomeAssistant
 from controller.link.service import Link
 from controller.link.summary import build_summary
 from controller.link.wire import Summary
@@ -44,6 +41,10 @@ from devices.registry import DeviceRegistry
 from devices.serial_site import SerialSite
 from devices.transports.mqtt import MqttSettings, MqttTransport
 from scenes.model import Scene
+
+if TYPE_CHECKING:
+    # Imported when the site file has `homeassistant:` (_homeassistant below).
+    from controller.homeassistant.service import HomeAssistant
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ def mqtt_settings(site: SiteConfig) -> MqttSettings:
 
 
 def _version() -> str:
+    from importlib import metadata  # the package's metadata: Home Assistant's device only
+
     try:
         return metadata.version("vipctl")
     except metadata.PackageNotFoundError:  # run from a source tree that was not installed
@@ -230,6 +233,9 @@ class Daemon:
         self._tasks.spawn(coro, name)
 
     def _homeassistant(self, site: SiteConfig, scene: Scene) -> HomeAssistant:
+        from controller.homeassistant.discovery import HaSite
+        from controller.homeassistant.service import HomeAssistant
+
         assert site.homeassistant is not None
         settings = mqtt_settings(site)
         speaking = tuple(c.id for c in scene.cues if c.announce is not None or c.remind)

@@ -17,6 +17,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from controller.api.app import HEARTBEAT_S, make_app
+from controller.api.defaults import DEFAULT_HOST as DEFAULT_HOST
+from controller.api.defaults import DEFAULT_PORT as DEFAULT_PORT
 from controller.auth.credentials import Authenticator
 from controller.config.api import ApiSettings
 from controller.daemon import Daemon
@@ -24,15 +26,11 @@ from controller.errors import ControllerError
 
 log = logging.getLogger(__name__)
 
-# Loopback only by default: a phone on the site's network needs --api-host, and then the
-# credentials travel in clear unless the site file's `api: tls:` is set (or a TLS proxy
-# stands in front; see the README).
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
+# DEFAULT_HOST and DEFAULT_PORT are imported `as` themselves: re-exported for the demo and
+# the tests, which take them from here.
+
 # How long stop() lets requests in flight finish before cutting them off (seconds).
 STOP_TIMEOUT_S = 3
-# How often serve_api looks whether uvicorn has started (seconds).
-_START_POLL_S = 0.01
 
 
 class ApiError(ControllerError):
@@ -46,10 +44,20 @@ class ApiError(ControllerError):
 
 
 class _EmbeddedServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        # Set once the sockets accept connections: start() waits for it, not in turns.
+        self.listening = asyncio.Event()
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         # The daemon owns SIGTERM and SIGINT and stops the API itself.
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self.listening.set()
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -81,8 +89,9 @@ class ApiServer:
         tls = settings.tls
         self.scheme = "http" if tls is None else "https"
         # Proxy headers only from the proxies the site file names: uvicorn's default trusts
-        # any client on the host, which could then pick its own address per attempt.
-        config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False,
+        # any client on the host, which could then pick its own address per attempt. No
+        # WebSocket route (the live feed is server-sent events): no WebSocket library loaded.
+        config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False, ws="none",
                                 timeout_graceful_shutdown=STOP_TIMEOUT_S,
                                 proxy_headers=bool(settings.trusted_proxies),
                                 forwarded_allow_ips=settings.forwarded_allow_ips,
@@ -109,11 +118,14 @@ class ApiServer:
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self._serve(), name="api:uvicorn")
-        while not self.server.started:
-            if self.task.done():
-                self.task.result()  # raises why it ended
-                raise ApiError("the API server ended before it started")
-            await asyncio.sleep(_START_POLL_S)
+        listening = asyncio.create_task(self.server.listening.wait(), name="api:listening")
+        try:
+            await asyncio.wait({self.task, listening}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            listening.cancel()
+        if not self.server.started:
+            self.task.result()  # raises why it ended
+            raise ApiError("the API server ended before it started")
         log.info("API on %s", self.url)
 
     async def stop(self) -> None:

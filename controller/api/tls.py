@@ -4,6 +4,9 @@ tls-cert`, its fingerprint (what a phone shows when asked to trust it), and HSTS
 A LAN has no public name for a certificate authority to vouch for; a self-signed pair,
 trusted once on each phone by its fingerprint, keeps passwords and session cookies off the
 air in clear.
+
+cryptography is imported by the functions that make or read a certificate: the daemon
+serves HTTPS with Python's ssl module, and only needs HstsMiddleware from here.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ import datetime as dt
 import ipaddress
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 # A year: long enough not to lapse between visits of the installer, short enough to be
 # renewed with the site's yearly check.
@@ -27,6 +30,8 @@ HSTS_MAX_AGE = 15_552_000
 
 
 def _alt_name(host: str) -> x509.GeneralName:
+    from cryptography import x509
+
     try:
         return x509.IPAddress(ipaddress.ip_address(host))
     except ValueError:
@@ -37,6 +42,11 @@ def make_self_signed(hosts: list[str], cert_path: Path, key_path: Path, *,
                      now: dt.datetime | None = None) -> str:
     """Writes a P-256 key (mode 600) and a certificate for `hosts` (names or addresses);
     returns the certificate's SHA-256 fingerprint (AA:BB:...)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     if not hosts:
         raise ValueError("name at least one host name or address")
     now = now or dt.datetime.now(dt.UTC)
@@ -70,10 +80,14 @@ def make_self_signed(hosts: list[str], cert_path: Path, key_path: Path, *,
 
 
 def fingerprint(cert: x509.Certificate) -> str:
+    from cryptography.hazmat.primitives import hashes
+
     return cert.fingerprint(hashes.SHA256()).hex(":").upper()
 
 
 def fingerprint_of(cert_path: Path) -> str:
+    from cryptography import x509
+
     return fingerprint(x509.load_pem_x509_certificate(cert_path.read_bytes()))
 
 

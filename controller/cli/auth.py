@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from controller.api.tls import make_self_signed
-from controller.auth.credentials import TOKEN_ENV, hash_password, new_token
+# The credentials (argon2) and the certificate maker (cryptography) are imported by the
+# commands that use them, not by every vipctl command.
 
 EXIT_BAD_INPUT = 2
 # A password a concierge can still type on a phone, and an attacker cannot guess quickly.
@@ -27,6 +27,8 @@ def hash_password_command(
         "--stdin", help="Read the password from the first line of standard input.")] = False,
 ) -> None:
     """Print the argon2 hash of a password, for auth.users.<name>.password_hash."""
+    from controller.auth.credentials import hash_password
+
     if stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -39,6 +41,8 @@ def hash_password_command(
 
 def new_token_command() -> None:
     """Print a new random API token and its SHA-256, for auth.tokens."""
+    from controller.auth.credentials import TOKEN_ENV, new_token
+
     token, digest = new_token()
     print(f"token:        {token}")
     print(f"token_sha256: {digest}")
@@ -60,6 +64,8 @@ def tls_cert_command(
 ) -> None:
     """Make a self-signed certificate for the page on the site's LAN; print its fingerprint
     (check it on each phone the first time) and the lines for the site file."""
+    from controller.api.tls import make_self_signed
+
     cert, key = out / "vipctl.crt", out / "vipctl.key"
     if not out.is_dir():
         print(f"vipctl: no such folder: {out}", file=sys.stderr)

@@ -6,25 +6,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 
 from controller.cli.loading import EXIT_FAILED, ConfigOption, exit_on_bad_input, load_site_file
-from controller.config.site import SiteConfig
-from controller.store.backup import (
-    BackupError,
-    Contents,
-    backup_sqlite,
-    default_name,
-    describe,
-    restore_sqlite,
-)
-from controller.store.pg_dump import pg_dump, pg_restore
-from controller.store.schema import SchemaError
-from controller.store.sqlite_lock import DatabaseBusy
+
+if TYPE_CHECKING:
+    from controller.config.site import SiteConfig
+    from controller.store.backup import Contents
+
+# The store's backup, pg_dump and schema modules are imported by the commands themselves:
+# every other vipctl command, `vipctl run` first, starts without them.
 
 
 def _fail(message: str) -> typer.Exit:
@@ -33,6 +26,8 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _is_postgres(site: SiteConfig) -> bool:
+    from sqlalchemy.engine import make_url
+
     return make_url(site.database.url).get_backend_name() == "postgresql"
 
 
@@ -51,6 +46,8 @@ def backup(
     overwrite: Annotated[bool, typer.Option(help="Replace PATH if it exists.")] = False,
 ) -> None:
     """Back up the site's database; safe while the daemon runs."""
+    from controller.store.backup import BackupError, backup_sqlite, default_name
+
     with exit_on_bad_input():
         site = load_site_file(config)
     postgres = _is_postgres(site)
@@ -73,6 +70,11 @@ def backup(
 
 
 def _backup_postgres(site: SiteConfig, target: Path) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from controller.store.backup import BackupError, describe
+    from controller.store.pg_dump import pg_dump, pg_restore
+
     command = pg_dump(site.database.url, target)
     print("PostgreSQL: the backup is pg_dump's, of the whole database.")
     try:
@@ -107,6 +109,11 @@ def restore(
 ) -> None:
     """Put a backup in place of the site's database (the daemon stopped); the database it
     replaces is kept beside it."""
+    from controller.store.backup import BackupError, restore_sqlite
+    from controller.store.pg_dump import pg_restore
+    from controller.store.schema import SchemaError
+    from controller.store.sqlite_lock import DatabaseBusy
+
     with exit_on_bad_input():
         site = load_site_file(config)
     if _is_postgres(site):

@@ -12,16 +12,19 @@ import os
 import ssl
 import sys
 from collections.abc import Iterator
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from urllib.parse import quote
 
-import httpx
 import typer
-from rich.console import Console
 
-from controller.api.models import is_id
 from controller.cli import tables as cli_tables
 from controller.errors import ControllerError
+
+if TYPE_CHECKING:
+    # httpx and rich are imported when a command talks to the API and prints its answer:
+    # `vipctl run` starts without them.
+    import httpx
+    from rich.console import Console
 
 DEFAULT_API = "http://127.0.0.1:8765"
 API_ENV = "VIPCTL_API"
@@ -103,6 +106,8 @@ class Client:
     """The daemon's API over HTTP; `with Client(api) as client:` closes its connections."""
 
     def __init__(self, api: str) -> None:
+        import httpx
+
         self.api = api.rstrip("/")
         try:
             self.http = httpx.Client(base_url=self.api, timeout=TIMEOUT_S, verify=_verify(),
@@ -126,6 +131,8 @@ class Client:
               "is `vipctl run` running?", EXIT_UNREACHABLE)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
@@ -134,6 +141,8 @@ class Client:
 
     def stream(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any] | None]:
         """Server-sent events as dicts; None once, when the stream is open (subscribed)."""
+        import httpx
+
         try:
             with self.http.stream("GET", path, params=params, timeout=httpx.Timeout(
                     TIMEOUT_S, read=None)) as response:
@@ -157,6 +166,8 @@ class Client:
 
 
 def _out(data: Any, as_json: bool, render: Any) -> None:
+    from rich.console import Console
+
     if as_json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
@@ -164,6 +175,8 @@ def _out(data: Any, as_json: bool, render: Any) -> None:
 
 
 def _refused(exc: Refused, as_json: bool) -> NoReturn:
+    from rich.console import Console
+
     if as_json:
         print(json.dumps(exc.body, ensure_ascii=False, indent=2))
     else:
@@ -263,6 +276,8 @@ def visit_cancel(
 
 
 def _path(visit_id: str) -> str:
+    from controller.api.models import is_id
+
     # An id is data, never URL syntax: anything not shaped like an id is no visit of ours.
     if not is_id(visit_id):
         _fail(f"no visit {visit_id[:64]!r}", EXIT_FAILED)
@@ -369,6 +384,8 @@ def events(
 
 def _follow(client: Client, filters: dict[str, Any], params: dict[str, Any],
             as_json: bool) -> None:
+    from rich.console import Console
+
     console = Console()
     seen = 0
     try:

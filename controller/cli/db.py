@@ -13,8 +13,8 @@ import typer
 
 from controller.cli.loading import EXIT_FAILED, ConfigOption, exit_on_bad_input, load_site_file
 from controller.config.site import ID_PATTERN
-from controller.store.database import rename_site, upgrade_database
-from controller.store.schema import SchemaError
+
+# The store is imported by the commands: every other vipctl command starts without it.
 
 db_app = typer.Typer(help="The site's database: schema upgrades.", no_args_is_help=True)
 
@@ -22,6 +22,9 @@ db_app = typer.Typer(help="The site's database: schema upgrades.", no_args_is_he
 @db_app.command("upgrade")
 def upgrade_command(config: ConfigOption) -> None:
     """Bring the site's database to this vipctl's schema (the daemon does it at start-up)."""
+    from controller.store.database import upgrade_database
+    from controller.store.schema import SchemaError
+
     with exit_on_bad_input():
         site = load_site_file(config)
     try:
@@ -39,6 +42,9 @@ def rename_site_command(
         "--from", help="The id the rows carry now (e.g. 'site', before site.id was set).")],
 ) -> None:
     """Give the rows of site --from the site file's site.id (stop the daemon first)."""
+    from controller.store.database import rename_site
+    from controller.store.schema import SchemaError
+
     with exit_on_bad_input():
         site = load_site_file(config)
     if not ID_PATTERN.match(old):

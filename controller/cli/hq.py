@@ -12,7 +12,6 @@ from common.yamlconf import ConfigError
 from controller.cli.loading import LogLevelOption, check_log_level, exit_on_bad_input
 from controller.errors import BadInput
 from controller.hq.config import HQ_PORT, load_hq
-from controller.hq.run import run_hq
 from controller.lifecycle import configure_logging
 
 
@@ -25,6 +24,9 @@ def hq(
     log_level: LogLevelOption = "info",
 ) -> None:
     """Head office: store every site's events and serve the page, until SIGTERM or Ctrl-C."""
+    # Here, not at the top: head office's app and API server are not every command's.
+    from controller.hq.run import run_hq
+
     with exit_on_bad_input():
         check_log_level(log_level)
         try:

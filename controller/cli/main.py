@@ -7,14 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from common.yamlconf import ConfigError
 from controller.cli.agent import register as register_agent_commands
 from controller.cli.auth import register as register_auth_commands
 from controller.cli.backup import register as register_backup_commands
 from controller.cli.bridge import register as register_bridge_command
-from controller.cli.check_config import render_site
 from controller.cli.client import register as register_client_commands
 from controller.cli.db import db_app
 from controller.cli.hq import register as register_hq_command
@@ -46,6 +44,10 @@ def check_config(
     path: Annotated[Path, typer.Argument(help="The site file (YAML) to check.")],
 ) -> None:
     """Check a site file; print its devices and groups, or every problem with its line."""
+    from rich.console import Console
+
+    from controller.cli.check_config import render_site  # rich's tables: this command's
+
     notes: list[str] = []
     try:
         config = load_site(path, require_env=False, notes=notes)

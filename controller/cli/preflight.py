@@ -7,10 +7,9 @@ problem found (printed, and in the event log); 1 and 4 as the other client comma
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from controller.cli.client import (
     DEFAULT_API,
@@ -21,6 +20,9 @@ from controller.cli.client import (
     JsonOpt,
     visit_path,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PROBLEM_WORDS = {"offline": "offline", "no_answer": "not answering", "unreadable": "unreadable"}
 
@@ -61,6 +63,8 @@ def preflight(
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
+        from rich.console import Console
+
         _render(Console(), report)
     if report["problems"]:
         raise typer.Exit(EXIT_REFUSED)

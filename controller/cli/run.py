@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import logging
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from controller.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiError, serve_api
-from controller.auth.credentials import AuthError
+from controller.api.defaults import DEFAULT_HOST, DEFAULT_PORT
 from controller.cli.loading import (
     EXIT_FAILED,
     ConfigOption,
@@ -36,7 +35,6 @@ from controller.errors import BadInput
 from controller.lifecycle import configure_logging, stop_on_signals
 from controller.service.logs import format_for_service
 from controller.service.notify import Notifier, notifying
-from controller.standby import run_with_standby
 from controller.store.schema import SchemaError
 from controller.store.sqlite_lock import DatabaseBusy
 from scenes.model import Scene
@@ -51,6 +49,8 @@ async def run_daemon(site: SiteConfig, scene: Scene, *, speed: float, api: tuple
     watchdog from this event loop, and says STOPPING=1 when it begins to stop."""
     async with notifying() as notifier:
         if site.database.standby:
+            from controller.standby import run_with_standby
+
             try:
                 return await run_with_standby(site, scene, speed=speed, api=api,
                                               notifier=notifier)
@@ -73,6 +73,13 @@ async def _run_alone(site: SiteConfig, scene: Scene, *, speed: float,
     async with daemon:
         server = None
         if api is not None:
+            # FastAPI, uvicorn and the app's routes take half a second to import: only now,
+            # the daemon on the broker, and in a thread, so that this loop meanwhile sets
+            # the held states back as the devices answer (with --api-port 0, never).
+            await asyncio.to_thread(importlib.import_module, "controller.api.server")
+            from controller.api.server import ApiError, serve_api
+            from controller.auth.credentials import AuthError
+
             try:
                 server = await serve_api(daemon, *api)
             except (ApiError, AuthError) as exc:  # the port is taken, a token unusable
@@ -80,6 +87,9 @@ async def _run_alone(site: SiteConfig, scene: Scene, *, speed: float,
                       file=sys.stderr)
                 return EXIT_FAILED
         notifier.ready(f"running for {site.site.name}")
+        # The open visits a press looks among: read now rather than before READY=1 (the
+        # schedule needed only the next day's), or by the first press.
+        daemon.book.load()
         try:
             await daemon.stopping.wait()
             log.info("stopping")
@@ -130,6 +140,8 @@ def simulate(
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "warning",
 ) -> None:
     """Stand up a simulator for every device of a site, until Ctrl-C."""
+    from rich.console import Console
+
     from controller.demo.simulate import simulate as run_simulators  # loads the simulators
 
     with exit_on_bad_input():
@@ -178,6 +190,8 @@ def demo(
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "error",
 ) -> None:
     """A whole VIP visit on simulated devices, in under half a minute, with a live timeline."""
+    from rich.console import Console
+
     from controller.demo.broker import BrokerUnavailable
     from controller.demo.run import DemoOptions, demo_site, run_demo
 

@@ -1,18 +1,20 @@
 """Rich rendering of what the API returns, for a person at a terminal.
 
 Times are shown as the daemon gives them: in the site's timezone. Data goes into cells as
-`Text`, never as markup, so a name with brackets prints as it is.
+`Text`, never as markup, so a name with brackets prints as it is. Rich is imported by the
+functions that draw: `vipctl run` and the other commands that print no table start without it.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 DETAIL_WIDTH = 90  # characters of an event's detail shown in a table
 # Columns kept on one line: times and ids read badly when broken.
@@ -34,6 +36,8 @@ def when(value: str | None, *, date: bool = True) -> str:
 
 def _table(*headers: str) -> Table:
     """A table whose time and id columns never wrap and whose long texts fold, not clip."""
+    from rich.table import Table
+
     table = Table()
     for header in headers:
         if header in _NO_WRAP:
@@ -44,6 +48,8 @@ def _table(*headers: str) -> Table:
 
 
 def _cell(value: Any) -> Text:
+    from rich.text import Text
+
     return Text("" if value is None else str(value))
 
 
@@ -53,6 +59,8 @@ def _guest(visit: dict[str, Any]) -> str:
 
 
 def visit_detail(console: Console, visit: dict[str, Any]) -> None:
+    from rich.table import Table
+
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
@@ -84,12 +92,16 @@ def visits(console: Console, items: list[dict[str, Any]]) -> None:
 
 
 def refusal(console: Console, body: dict[str, Any]) -> None:
+    from rich.text import Text
+
     console.print(Text(f"refused: {body.get('reason') or body.get('message')}", style="red"))
     if body.get("next_free"):
         console.print(Text(f"next free start: {when(body['next_free'])}"))
 
 
 def trigger_result(console: Console, result: dict[str, Any]) -> None:
+    from rich.text import Text
+
     style = "green" if result["accepted"] else "yellow"
     verdict = "accepted" if result["accepted"] else "not accepted"
     visit = f" [{result['visit_id']}]" if result.get("visit_id") else ""
@@ -98,6 +110,8 @@ def trigger_result(console: Console, result: dict[str, Any]) -> None:
 
 
 def _does(cue: dict[str, Any]) -> Text:
+    from rich.text import Text
+
     lines = []
     for action in cue["actions"]:
         for device in action["devices"]:
@@ -118,6 +132,8 @@ def _due(item: dict[str, Any], key: str = "due") -> str:
 
 
 def plan(console: Console, data: dict[str, Any]) -> None:
+    from rich.text import Text
+
     visit = data["visit"]
     console.print(Text(f"{visit['id']}  {_guest(visit)}  start {when(visit['start'])}  "
                        f"({visit['status']}, speed x{data['speed']:g})", style="bold"))
@@ -141,6 +157,8 @@ def plan(console: Console, data: dict[str, Any]) -> None:
 
 
 def status(console: Console, data: dict[str, Any]) -> None:
+    from rich.text import Text
+
     broker = "connected" if data["broker_connected"] else "NOT CONNECTED"
     console.print(Text(f"{data['site']}  {when(data['now'])} {data['timezone']}  "
                        f"broker {broker}", style="bold"))
@@ -180,6 +198,8 @@ def events(console: Console, items: list[dict[str, Any]]) -> None:
 
 
 def event_line(console: Console, event: dict[str, Any]) -> None:
+    from rich.text import Text
+
     parts = [when(event["at"]), event["kind"], event.get("visit_id"), event.get("device_id"),
              event.get("source"), event.get("result"), _detail(event)]
     console.print(Text("  ".join(str(p) for p in parts if p)), soft_wrap=True)

@@ -4,13 +4,14 @@ refused, with the reason and the next free start)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from controller.cli.client import DEFAULT_API, ApiOpt, JsonOpt, Refused, _out, _refused, request
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def walk_ins(
@@ -44,6 +45,8 @@ def _booked(console: Console, answer: dict[str, Any]) -> None:
 
 
 def _table(console: Console, answer: dict[str, Any]) -> None:
+    from rich.table import Table
+
     table = Table("id", "came", "who", "phone", "prefers", "status", "during")
     for w in answer["walk_ins"]:
         table.add_row(str(w["id"]), w["at"][:16].replace("T", " "), w["salutation"],

@@ -64,6 +64,11 @@ class VisitBook:
     date by this book's own writes: a button press finds its visit without a query
     (bench/, "Performance"). That makes this book the only writer of its visits while it
     lives, as the daemon is; `reload()` reads them again after someone else wrote.
+
+    They are read when first needed (a press looking for its visit, `load()`), not when the
+    book is made: a year of bookings takes a fifth of a second to read, and the daemon's
+    start-up needs only the next day's (the schedule), which it reads from the database.
+    Until then every question goes to the database, which the writes keep up to date.
     """
 
     def __init__(
@@ -95,11 +100,21 @@ class VisitBook:
             visits = self._visits(session, rows)
         self._open = OpenVisits(visits)
 
+    def load(self) -> None:
+        """Read the visits not yet over into memory now, unless they already are."""
+        self._memory()
+
     def _memory(self) -> OpenVisits:
         if self._open is None:
             self.reload()
         assert self._open is not None
         return self._open
+
+    def _remember(self, visit: Visit) -> None:
+        """Keep the memory up to date with a write, if it is loaded (once it is, it is read
+        from the database, which has the write)."""
+        if self._open is not None:
+            self._open.remember(visit)
 
     def nearest(self, at: datetime, *, ahead: timedelta,
                 statuses: Iterable[VisitStatus]) -> Visit | None:
@@ -137,7 +152,7 @@ class VisitBook:
             visit = self._visits(session, [row])[0]
             if also is not None:
                 also(session, visit)
-        self._memory().remember(visit)
+        self._remember(visit)
         return visit
 
     def move(self, visit_id: str, new_start: datetime, duration: timedelta | None = None) -> Visit:
@@ -160,7 +175,7 @@ class VisitBook:
             row.start, row.end, row.updated_at = start, start + length, now
             session.flush()
             visit = self._visits(session, [row])[0]
-        self._memory().remember(visit)
+        self._remember(visit)
         return visit
 
     def cancel(self, visit_id: str, reason: str) -> Visit:
@@ -181,9 +196,7 @@ class VisitBook:
         than now; the visit has changed here at once either way."""
         status = VisitStatus(status)
         at = self._clock() if at is None else self._aware(at)
-        visit = self._memory().by_id.get(visit_id)
-        if visit is None:  # over (no transition leads on from there) or unknown
-            visit = self.get(visit_id)
+        visit = self.get(visit_id)
         if status not in TRANSITIONS[visit.status]:
             raise IllegalTransition(visit_id, visit.status, status)
         start = visit.start
@@ -210,7 +223,7 @@ class VisitBook:
         else:
             with self._db.write(durable=True) as session:
                 write(session)
-        self._memory().remember(changed)
+        self._remember(changed)
         return changed
 
     def undo_status(self, visit_id: str, undone: VisitStatus, back_to: VisitStatus) -> Visit:
@@ -230,11 +243,13 @@ class VisitBook:
                                           "cancel_reason": visit.cancel_reason})
             session.execute(_HISTORY.delete().where(_HISTORY.c.visit_id == visit_id,
                                                     _HISTORY.c.status == undone.value))
-        self._memory().remember(changed)
+        self._remember(changed)
         return changed
 
     def get(self, visit_id: str) -> Visit:
-        visit = self._memory().by_id.get(visit_id)
+        """The visit of this id: from memory if it is open and the memory loaded, else from
+        the database (over, or unknown: UnknownVisit)."""
+        visit = None if self._open is None else self._open.by_id.get(visit_id)
         if visit is not None:
             return visit
         with self._db.read() as session:
@@ -290,9 +305,9 @@ class VisitBook:
                      statuses: Iterable[VisitStatus] | None, after: Visit | None,
                      limit: int | None) -> builtins.list[Visit] | None:
         wanted = None if statuses is None else frozenset(VisitStatus(s) for s in statuses)
-        if wanted is None or not wanted <= OPEN:
+        if self._open is None or wanted is None or not wanted <= OPEN:
             return None
-        return self._memory().between(
+        return self._open.between(
             None if since is None else self._aware(since),
             None if until is None else self._aware(until), wanted,
             after=None if after is None else (after.start, after.id), limit=limit)

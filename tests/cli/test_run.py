@@ -76,8 +76,9 @@ async def test_run_drives_the_site_and_stops_on_sigterm(
             await eventually(lambda: music.state.get("playback") == "playing", timeout=15)
             assert music.state["volume"] == 30
             assert await status(mosquitto, topic_prefix) == "online"
-            async with httpx.AsyncClient() as client:
-                reply = await client.get(f"http://127.0.0.1:{api_port}/openapi.json")
+            # The API comes up after the daemon is on the broker (READY=1 says when:
+            # tests/service/test_run_notifies.py).
+            reply = await answer(f"http://127.0.0.1:{api_port}/openapi.json")
             assert reply.status_code == 200
 
             began = time.monotonic()
@@ -92,6 +93,16 @@ async def test_run_drives_the_site_and_stops_on_sigterm(
     assert await status(mosquitto, topic_prefix) == "offline"
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", api_port)) != 0
+
+
+async def answer(url: str, timeout: float = 15) -> httpx.Response:
+    """GET `url` once its server accepts connections."""
+    async with httpx.AsyncClient() as client, asyncio.timeout(timeout):
+        while True:
+            try:
+                return await client.get(url)
+            except httpx.ConnectError:
+                await asyncio.sleep(0.05)
 
 
 async def status(broker: Mosquitto, prefix: str) -> str:

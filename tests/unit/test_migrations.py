@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
@@ -153,3 +155,65 @@ def test_a_changed_site_id_is_refused_until_the_rows_are_renamed(
         assert len(VisitBook(db, tz=ZoneInfo("UTC"), teardown=timedelta(0)).list()) == 3
     finally:
         db.close()
+
+
+# --- A database already at the newest revision: opened without Alembic -----------------------
+
+
+def test_the_newest_revision_read_from_the_files_is_alembics() -> None:
+    assert schema.head_from_files() == schema.head()
+
+
+@pytest.mark.parametrize(("files", "newest"), [
+    ({"a.py": 'revision = "0001"\ndown_revision = None\n',
+      "b.py": 'revision: str = "0002"\ndown_revision: Union[str, None] = "0001"\n'}, "0002"),
+    # A merge revises two: only Alembic may say.
+    ({"a.py": 'revision = "0001"\ndown_revision = None\n',
+      "b.py": 'revision = "0002"\ndown_revision = "0001"\n',
+      "c.py": 'revision = "0003"\ndown_revision = "0001"\n',
+      "d.py": 'revision = "0004"\ndown_revision = ("0002", "0003")\n'}, None),
+    # Two heads (branches not merged yet).
+    ({"a.py": 'revision = "0001"\ndown_revision = None\n',
+      "b.py": 'revision = "0002"\ndown_revision = "0001"\n',
+      "c.py": 'revision = "0003"\ndown_revision = "0001"\n'}, None),
+    # A file whose revision is not written as a plain string.
+    ({"a.py": 'revision = "0001"\ndown_revision = None\n',
+      "b.py": 'revision = make_id()\ndown_revision = "0001"\n'}, None),
+])
+def test_the_newest_revision_from_files_or_none_when_unsure(
+    tmp_path: Path, files: dict[str, str], newest: str | None,
+) -> None:
+    for name, source in files.items():
+        (tmp_path / name).write_text(source, encoding="utf-8")
+    assert schema.head_from_files(tmp_path) == newest
+
+
+def test_a_database_at_the_newest_revision_opens_without_importing_alembic(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'vipctl.db'}"
+    open_database(url, SITE).close()  # created and stamped, by Alembic
+    opened = ("import sys\n"
+              "from controller.store.database import open_database\n"
+              "open_database(sys.argv[1], sys.argv[2]).close()\n"
+              "print(sorted(m for m in sys.modules if m.partition('.')[0] == 'alembic'))\n")
+    done = subprocess.run([sys.executable, "-c", opened, url, SITE], capture_output=True,
+                          text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_a_database_one_revision_behind_is_still_upgraded(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'vipctl.db'}"
+    open_database(url, SITE).close()
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:  # back to the revision before the newest, by Alembic
+            command.downgrade(schema.alembic_config(conn, SITE), "-1")
+            previous = schema.current(conn)
+        assert previous is not None and previous != schema.head()
+        assert schema.upgrade(engine, SITE) == schema.Upgrade(previous, schema.head())
+        with engine.connect() as conn:
+            assert schema.current(conn) == schema.head()
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    finally:
+        engine.dispose()

@@ -41,6 +41,7 @@ def request(start: datetime, surname: str = "王") -> VisitRequest:
 
 def test_memory_matches_a_fresh_read_after_every_kind_of_change(db: Database) -> None:
     book = book_of(db)
+    book.load()  # the memory, kept up to date by the changes below
     visits = [book.book(request(NOW + timedelta(hours=2 * k), f"客{k}"), "test")
               for k in range(6)]
     book.set_status(visits[0].id, S.PREPARING)
@@ -49,7 +50,7 @@ def test_memory_matches_a_fresh_read_after_every_kind_of_change(db: Database) ->
     book.cancel(visits[2].id, "guest ill")
     book.move(visits[3].id, NOW + timedelta(hours=30))
     book.set_status(visits[4].id, S.NO_SHOW)
-    fresh = book_of(db)  # reads the database
+    fresh = book_of(db)  # its memory not loaded: answers from the database
     for statuses in (OPEN, {S.ARRIVED, S.AT_SHOW_FLAT}, {S.BOOKED, S.PREPARING}, {S.CANCELLED}):
         assert book.list(statuses=statuses) == fresh.list(statuses=statuses)
     window = {"since": NOW + timedelta(hours=3), "until": NOW + timedelta(hours=40)}
@@ -58,6 +59,28 @@ def test_memory_matches_a_fresh_read_after_every_kind_of_change(db: Database) ->
         visits[0].id, visits[1].id, visits[5].id, visits[3].id]
     assert book.get(visits[0].id).start == NOW - timedelta(minutes=30)  # on site since
     assert book.get(visits[2].id).cancel_reason == "guest ill"  # over: from the database
+
+
+def test_the_open_visits_are_read_when_first_needed_then_kept_by_the_books_writes(
+    db: Database,
+) -> None:
+    book, other = book_of(db), book_of(db)
+    first = book.book(request(NOW + timedelta(hours=2), "甲"), "test")
+    second = other.book(request(NOW + timedelta(hours=4), "乙"), "test")  # another writer
+    # Not read yet: every answer from the database, another writer's bookings included.
+    assert [v.id for v in book.list(statuses=OPEN)] == [first.id, second.id]
+    book.set_status(first.id, S.PREPARING, defer=True)  # waiting for the deferred commit
+    assert book.get(first.id).status is S.PREPARING
+    assert book.current() == book.get(first.id)
+    # A press looking for its visit reads them: from then on the book answers from memory,
+    # which its own writes keep up to date and another writer's do not reach.
+    assert book.nearest(NOW, ahead=timedelta(hours=3), statuses=OPEN) == book.get(first.id)
+    third = other.book(request(NOW + timedelta(hours=6), "丙"), "test")
+    book.cancel(second.id, "改期")
+    assert [v.id for v in book.list(statuses=OPEN)] == [first.id]
+    book.reload()
+    assert [v.id for v in book.list(statuses=OPEN)] == [first.id, third.id]
+    assert book.list(statuses=OPEN) == book_of(db).list(statuses=OPEN)
 
 
 def test_nearest_waiting_visit_for_an_arrival(db: Database) -> None:
