@@ -76,6 +76,7 @@ class _ReaderThread:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self.closed = False  # the database is closed: no thread is started again
 
     def get(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -86,6 +87,7 @@ class _ReaderThread:
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
+            self.closed = True
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -232,7 +234,7 @@ class Database:
     async def commit_deferred(self) -> None:
         """Commit what is deferred now, in the writer thread, and wait for it there: the
         loop goes on meanwhile (a durable commit waits for the disk)."""
-        if self._in_memory:
+        if self._in_memory or self._writer.closed:
             self.flush_deferred()
             return
         loop = asyncio.get_running_loop()
@@ -252,7 +254,8 @@ class Database:
                 log.exception("after a deferred commit")
 
     def _flush_from_timer(self) -> None:
-        if self._in_memory:  # each thread would see its own empty database
+        # In memory each thread would see its own empty database; closed, no thread is left
+        if self._in_memory or self._writer.closed:
             try:
                 self.flush_deferred()
             except Exception:  # the loop's timer: nobody to raise to; the daemon must live

@@ -207,9 +207,11 @@ async def test_a_guest_who_comes_early_gets_the_site_ready_without_stale_reminde
     async with site_rig(tmp_path, mosquitto, topic_prefix, speed=SPEED) as rig:
         # 55 minutes early: T-45 is still 1 s away; within the hour, one press will do.
         visit = await rig.book(in_seconds=5.5)
-        # The rain sensor's first report is in (its cue is judged at once with the others).
+        # The sensors' first reports are in (their cues are judged at once with the others).
         await eventually(lambda: rig.daemon.registry["outdoor_weather"].state.get("rain")
                          is not None)
+        await eventually(lambda: rig.daemon.registry["vip_room_climate"].state.get(
+            "temperature") is not None)
         assert (await rig.engine.trigger("arrival", source="test")).accepted
         # The preparation starts with the welcome (which does not wait for it)...
         await eventually(lambda: "王先生已到访,请各岗位做好接待工作" in rig.said())
